@@ -1,0 +1,14 @@
+export { QuantCoreError, isRetriable, type ErrorKind } from "./errors.js";
+export {
+  DEFAULT_BACKOFF,
+  DEFAULT_WAIT_FOR,
+  backoffDelayMs,
+  retry,
+  sleep,
+  waitFor,
+  type BackoffOptions,
+  type WaitForOptions,
+} from "./backoff.js";
+export { nowUs } from "./clock.js";
+export { EnvReader } from "./env.js";
+export { createLogger, type LogLevel, type Logger } from "./log.js";
