@@ -1,0 +1,30 @@
+import { DEFAULT_COMPUTE_OPTIONS, createComputeService } from "@quantcore/compute";
+import { EnvReader, createLogger } from "@quantcore/runtime";
+
+const log = createLogger("app.compute");
+const env = new EnvReader();
+const options = {
+  kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_COMPUTE_OPTIONS.kafkaBrokers),
+  kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_COMPUTE_OPTIONS.kafkaTopic),
+  groupId: env.string("KAFKA_GROUP_ID", DEFAULT_COMPUTE_OPTIONS.groupId),
+  fromBeginning: env.oneOf("FROM_BEGINNING", ["true", "false"] as const, "false") === "true",
+  redisUrl: env.string("REDIS_URL", DEFAULT_COMPUTE_OPTIONS.redisUrl),
+  redisNamespace: env.string("REDIS_NAMESPACE", DEFAULT_COMPUTE_OPTIONS.redisNamespace),
+};
+env.done();
+
+const service = createComputeService(options);
+await service.start();
+log.info("compute started", { groupId: options.groupId, topic: options.kafkaTopic });
+
+const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
+statsTimer.unref();
+let stopping = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { signal: sig });
+    void service.stop().then(() => process.exit(0));
+  });
+}

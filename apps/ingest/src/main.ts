@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { DEFAULT_INGEST_OPTIONS, TOP30_USDT, createIngestService, shardSymbols } from "@quantcore/ingest";
+import { EnvReader, createLogger } from "@quantcore/runtime";
+
+const log = createLogger("app.ingest");
+const env = new EnvReader();
+const universeFile = env.string("UNIVERSE_FILE", "");
+const universe = universeFile ? (JSON.parse(readFileSync(universeFile, "utf8")) as string[]) : [...TOP30_USDT];
+const shardId = env.int("SHARD_ID", 0, { min: 0 });
+const shardCount = env.int("SHARD_COUNT", 1, { min: 1, max: 300 });
+const explicit = env.list("SYMBOLS", []).map((s) => s.toUpperCase());
+const options = {
+  wsBaseUrl: env.string("BINANCE_WS_URL", DEFAULT_INGEST_OPTIONS.wsBaseUrl),
+  restBaseUrl: env.string("BINANCE_REST_URL", DEFAULT_INGEST_OPTIONS.restBaseUrl),
+  streamMode: env.oneOf("STREAM_MODE", ["diff", "partial"] as const, DEFAULT_INGEST_OPTIONS.streamMode),
+  publishDepth: env.int("PUBLISH_DEPTH", DEFAULT_INGEST_OPTIONS.publishDepth, { min: 1, max: 1000 }),
+  snapshotLimit: env.int("SNAPSHOT_LIMIT", DEFAULT_INGEST_OPTIONS.snapshotLimit, { min: 1, max: 5000 }),
+  // The REST budget is per IP: shards split it.
+  restWeightPerMinute: Math.floor(env.int("REST_WEIGHT_PER_MINUTE", 3000, { min: 50 }) / shardCount),
+  kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_INGEST_OPTIONS.kafkaBrokers),
+  kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_INGEST_OPTIONS.kafkaTopic),
+  kafkaPartitions: env.int("KAFKA_PARTITIONS", DEFAULT_INGEST_OPTIONS.kafkaPartitions, { min: 1 }),
+};
+env.done();
+if (shardId >= shardCount) {
+  log.error("SHARD_ID must be < SHARD_COUNT", { shardId, shardCount });
+  process.exit(2);
+}
+
+const service = createIngestService({
+  ...options,
+  shardId,
+  universe,
+  symbols: explicit.length > 0 ? explicit : shardSymbols(universe, shardId, shardCount),
+});
+await service.start();
+log.info("ingest started", { shardId, symbols: service.options.symbols.length, ws: options.wsBaseUrl });
+
+const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
+statsTimer.unref();
+let stopping = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { signal: sig });
+    void service.stop().then(() => process.exit(0));
+  });
+}

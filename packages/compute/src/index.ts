@@ -1,0 +1,2 @@
+export { createComputeService, type ComputeService, type ComputeStats } from "./service.js";
+export { DEFAULT_COMPUTE_OPTIONS, redisKeys, type ComputeOptions } from "./options.js";

@@ -1,0 +1,38 @@
+import { DEFAULT_SIGNAL_OPTIONS, type SignalOptions } from "@quantcore/core";
+
+export interface ComputeOptions {
+  kafkaBrokers: string[];
+  kafkaTopic: string;
+  kafkaClientId: string;
+  /** Consumer group: instances sharing it split the partitions; a new group replays the log. */
+  groupId: string;
+  fromBeginning: boolean;
+  /** kafkajs defaults to 5000 ms, which would add seconds of latency on a quiet partition. */
+  maxWaitTimeInMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  redisUrl: string;
+  redisNamespace: string;
+  signals: SignalOptions;
+  ofiWindowsMs: number[];
+}
+
+export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
+  kafkaBrokers: ["localhost:9092"],
+  kafkaTopic: "order_book",
+  kafkaClientId: "quantcore-compute",
+  groupId: "quantcore-compute",
+  fromBeginning: false,
+  maxWaitTimeInMs: 5,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  redisUrl: "redis://localhost:6379",
+  redisNamespace: "qc",
+  signals: DEFAULT_SIGNAL_OPTIONS,
+  ofiWindowsMs: [1_000, 10_000],
+});
+
+/** Redis key layout (docs/contracts.md). */
+export function redisKeys(namespace: string) {
+  return { state: `${namespace}:state`, ids: `${namespace}:ids`, updates: `${namespace}:updates` } as const;
+}

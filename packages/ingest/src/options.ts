@@ -1,0 +1,64 @@
+import { TOP30_USDT } from "./universe.js";
+
+export type StreamMode = "diff" | "partial";
+
+export interface IngestOptions {
+  /** Binance WebSocket base, e.g. wss://stream.binance.com:9443 (or the local simulator). */
+  wsBaseUrl: string;
+  /** Binance REST base for depth snapshots, e.g. https://api.binance.com. */
+  restBaseUrl: string;
+  /** Uppercase symbols this shard owns. */
+  symbols: string[];
+  /** Whole universe: fixes the symbol -> partition map, identical in every shard. */
+  universe: readonly string[];
+  shardId: number;
+  /** diff = `<s>@depth@100ms` + REST snapshot (default); partial = `<s>@depth20@100ms`. */
+  streamMode: StreamMode;
+  /** REST snapshot `limit`: 1000 costs weight 50 (5000 costs 250). */
+  snapshotLimit: number;
+  /** Share of Binance's 6000/min REST weight this shard may use. */
+  restWeightPerMinute: number;
+  snapshotTimeoutMs: number;
+  /** Levels per side written into each Kafka record. */
+  publishDepth: number;
+  kafkaBrokers: string[];
+  kafkaTopic: string;
+  kafkaClientId: string;
+  kafkaPartitions: number;
+  /** Records held while Kafka is slow or down; beyond it the affected books are resynced. */
+  maxQueuedRecords: number;
+  maxRecordsPerBatch: number;
+  maxFrameBytes: number;
+  reconnectInitialDelayMs: number;
+  reconnectMaxDelayMs: number;
+}
+
+export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
+  wsBaseUrl: "wss://stream.binance.com:9443",
+  restBaseUrl: "https://api.binance.com",
+  symbols: [...TOP30_USDT],
+  universe: TOP30_USDT,
+  shardId: 0,
+  streamMode: "diff",
+  snapshotLimit: 1000,
+  restWeightPerMinute: 3000,
+  snapshotTimeoutMs: 10_000,
+  publishDepth: 20,
+  kafkaBrokers: ["localhost:9092"],
+  kafkaTopic: "order_book",
+  kafkaClientId: "quantcore-ingest",
+  kafkaPartitions: 30,
+  maxQueuedRecords: 100_000,
+  maxRecordsPerBatch: 2_000,
+  maxFrameBytes: 1 << 20,
+  reconnectInitialDelayMs: 250,
+  reconnectMaxDelayMs: 30_000,
+});
+
+/** REST request weight of GET /api/v3/depth by limit (Binance spot, since 2023-10-19). */
+export function depthRequestWeight(limit: number): number {
+  if (limit <= 100) return 5;
+  if (limit <= 500) return 25;
+  if (limit <= 1000) return 50;
+  return 250;
+}

@@ -1,0 +1,88 @@
+import type { Message, Producer } from "kafkajs";
+import { QuantCoreError, backoffDelayMs, createLogger, sleep } from "@quantcore/runtime";
+
+const log = createLogger("ingest.producer");
+
+export interface QueuedRecord {
+  symbol: string;
+  message: Message;
+}
+
+/**
+ * Coalesces records produced within one event-loop turn into one Kafka request, keeps
+ * exactly one request in flight so per-partition order holds across retries, and bounds
+ * memory: once `maxQueuedRecords` is reached, new records are refused and the caller must
+ * resync the affected books instead of publishing them with holes.
+ */
+export class BatchingProducer {
+  private queue: QueuedRecord[] = [];
+  private inFlight = false;
+  private scheduled = false;
+  private closed = false;
+  private idle: Array<() => void> = [];
+  readonly stats = { sent: 0, batches: 0, refused: 0, sendErrors: 0 };
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly opts: { maxQueuedRecords: number; maxRecordsPerBatch: number },
+    private readonly onRefused: (symbol: string) => void,
+  ) {}
+
+  backlog(): number {
+    return this.queue.length;
+  }
+
+  enqueue(rec: QueuedRecord): boolean {
+    if (this.closed || this.queue.length >= this.opts.maxQueuedRecords) {
+      this.stats.refused++;
+      this.onRefused(rec.symbol);
+      return false;
+    }
+    this.queue.push(rec);
+    if (!this.scheduled && !this.inFlight) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.drain();
+      });
+    }
+    return true;
+  }
+
+  /** Resolves once everything queued so far has been acknowledged. */
+  async flush(): Promise<void> {
+    if (this.queue.length === 0 && !this.inFlight) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    let attempt = 0;
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.opts.maxRecordsPerBatch);
+      try {
+        await this.producer.send({ topic: this.topic, acks: -1, messages: batch.map((r) => r.message) });
+        this.queue.splice(0, batch.length);
+        this.stats.sent += batch.length;
+        this.stats.batches++;
+        attempt = 0;
+      } catch (err) {
+        // kafkajs already retried internally; keep the records (nothing accepted is lost) and back off.
+        this.stats.sendErrors++;
+        const e = QuantCoreError.infra("kafka produce", err);
+        const delayMs = backoffDelayMs(attempt++, { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2 });
+        log.warn("produce failed; retrying", { err: e.message, backlog: this.queue.length, delayMs });
+        await sleep(delayMs);
+      }
+    }
+    this.inFlight = false;
+    for (const resolve of this.idle.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,39 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import type { Level } from "@quantcore/core";
+import { BookUpdateKind, BookUpdateSchema, LevelSchema } from "@quantcore/proto";
+
+export interface RecordFields {
+  symbol: string;
+  kind: BookUpdateKind;
+  updateId: number;
+  firstUpdateId: number;
+  exchangeEventTimeMs: number;
+  ingestReceiveTimeUs: number;
+  ingestProduceTimeUs: number;
+  bids: Level[];
+  asks: Level[];
+  shardId: number;
+}
+
+const toLevels = (levels: Level[]) => levels.map(([price, quantity]) => create(LevelSchema, { price, quantity }));
+
+/** Encodes one `order_book` record value (quantcore.v1.BookUpdate). */
+export function encodeBookUpdate(f: RecordFields): Uint8Array {
+  return toBinary(
+    BookUpdateSchema,
+    create(BookUpdateSchema, {
+      symbol: f.symbol,
+      kind: f.kind,
+      updateId: BigInt(f.updateId),
+      firstUpdateId: BigInt(f.firstUpdateId),
+      exchangeEventTimeMs: f.exchangeEventTimeMs,
+      ingestReceiveTimeUs: f.ingestReceiveTimeUs,
+      ingestProduceTimeUs: f.ingestProduceTimeUs,
+      bids: toLevels(f.bids),
+      asks: toLevels(f.asks),
+      shardId: f.shardId,
+    }),
+  );
+}
+
+export { BookUpdateKind };

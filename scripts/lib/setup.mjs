@@ -1,0 +1,48 @@
+// Idempotent machine set-up shared by `npm run demo` and `npm test`: system packages from
+// Debian when missing (we are root on the dev machines and in CI), then node_modules.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+
+export const repoRoot = path.resolve(import.meta.dirname, "../..");
+
+const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+let aptUpdated = false;
+
+function aptInstall(pkgs) {
+  if (process.getuid?.() !== 0) {
+    throw new Error(`missing system packages (${pkgs.join(", ")}); install them with apt-get as root`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (!aptUpdated) {
+    execFileSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
+    aptUpdated = true;
+  }
+  execFileSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...pkgs], { stdio: "inherit", env });
+}
+
+/** `needs`: which system tools this command needs (redis, java, mvn, chromium). */
+export function ensureSystem(needs) {
+  const missing = [];
+  if (needs.includes("redis") && !has("redis-server")) missing.push("redis-server");
+  if (needs.includes("java") && !has("java")) missing.push("openjdk-17-jre-headless");
+  if (needs.includes("mvn") && !has("mvn")) missing.push("maven");
+  if (needs.includes("chromium") && !existsSync("/usr/bin/chromium")) missing.push("chromium");
+  if (missing.length > 0) {
+    console.log(`[setup] installing ${missing.join(" ")}`);
+    aptInstall(missing);
+  }
+}
+
+/** `npm ci` when node_modules is missing or older than the lockfile. */
+export function ensureNodeModules() {
+  const marker = path.join(repoRoot, "node_modules/.package-lock.json");
+  const lock = path.join(repoRoot, "package-lock.json");
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.log("[setup] npm ci");
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: repoRoot, stdio: "inherit" });
+}
+
+export function readJson(p) {
+  return JSON.parse(readFileSync(p, "utf8"));
+}

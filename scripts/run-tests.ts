@@ -1,0 +1,49 @@
+// Runs every check and test against one real local stack (Kafka KRaft + Redis), then prints
+// one summary line ("tests: N passed, N failed") read by CI.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { startStack } from "@quantcore/stack";
+
+const repoRoot = path.resolve(import.meta.dirname, "..");
+const totals = { pass: 0, fail: 0, skipped: 0 };
+const failures: string[] = [];
+
+function step(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
+    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    let tail = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      const lines = (tail + chunk.toString()).split("\n");
+      tail = lines.pop() ?? "";
+      for (const line of lines) {
+        // node:test closes each run with "# pass N", "# fail N", "# skipped N" (turbo prefixes lines).
+        const m = /# (pass|fail|skipped) (\d+)\s*$/.exec(line);
+        if (m) totals[m[1] as keyof typeof totals] += Number(m[2]);
+      }
+    });
+    child.on("close", (code) => {
+      if (code !== 0) failures.push(`${name} (exit ${code})`);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+await step("generated code is current, buf lint", "node", ["scripts/check-generated.mjs"]);
+await step("format", "npx", ["prettier", "--check", "."]);
+await step("typecheck + lint", "npx", ["turbo", "run", "typecheck", "lint", "--output-logs=errors-only"]);
+
+console.log("\n=== starting the local stack (Kafka KRaft + Redis) shared by the integration tests");
+const stack = await startStack();
+try {
+  const env = stack.env();
+  // One package at a time: two cores, and the integration suites share the broker.
+  await step("unit, integration and end-to-end tests", "npx", ["turbo", "run", "test", "--concurrency=1"], env);
+} finally {
+  await stack.stop();
+}
+
+console.log(`\n${failures.length > 0 ? `FAILED: ${failures.join("; ")}` : "every step passed"}`);
+console.log(`tests: ${totals.pass} passed, ${totals.fail} failed`);
+process.exit(failures.length > 0 || totals.fail > 0 ? 1 : 0);
