@@ -62,13 +62,7 @@ export interface ControlReply {
 }
 
 export type StreamFrame =
-  | DepthDiff
-  | PartialDepth
-  | BookTicker
-  | Trade
-  | ServerShutdown
-  | ControlReply
-  | { kind: "ignored"; stream: string };
+  DepthDiff | PartialDepth | BookTicker | Trade | ServerShutdown | ControlReply | { kind: "ignored"; stream: string };
 
 export type RejectReason =
   | "malformed_json"
@@ -196,7 +190,8 @@ function symbolOfStream(stream: string): string {
 function parseJson(text: string, opts: ParseOptions): unknown {
   if (text.length === 0) throw new Reject("empty", "empty frame");
   // Length in UTF-16 units is a lower bound of the UTF-8 size; good enough to refuse giants early.
-  if (text.length > opts.maxFrameBytes) throw new Reject("oversize", `frame of ${text.length} chars > ${opts.maxFrameBytes}`);
+  if (text.length > opts.maxFrameBytes)
+    throw new Reject("oversize", `frame of ${text.length} chars > ${opts.maxFrameBytes}`);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -246,7 +241,14 @@ function payload(stream: string, d: Record<string, unknown>): StreamFrame {
     const bids = levels(d.bids, "bids");
     const asks = levels(d.asks, "asks");
     checkNotCrossed(bids, asks, "partial depth");
-    return { kind: "partialDepth", stream, symbol: symbolOfStream(stream), lastUpdateId: id(d.lastUpdateId, "lastUpdateId"), bids, asks };
+    return {
+      kind: "partialDepth",
+      stream,
+      symbol: symbolOfStream(stream),
+      lastUpdateId: id(d.lastUpdateId, "lastUpdateId"),
+      bids,
+      asks,
+    };
   }
   if (typeof d.u === "number" && typeof d.b === "string" && typeof d.a === "string") {
     return {

@@ -10,7 +10,10 @@ export interface SignalOptions {
   weightedBandBps: number;
 }
 
-export const DEFAULT_SIGNAL_OPTIONS: Readonly<SignalOptions> = Object.freeze({ depths: [1, 5, 10, 20], weightedBandBps: 10 });
+export const DEFAULT_SIGNAL_OPTIONS: Readonly<SignalOptions> = Object.freeze({
+  depths: [1, 5, 10, 20],
+  weightedBandBps: 10,
+});
 
 export interface BookSignals {
   obi1?: number;

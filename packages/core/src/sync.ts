@@ -114,7 +114,10 @@ export class BookSync {
       else if (r.type === "gap" || r.type === "crossed") {
         // Keep what follows buffered so the next snapshot can bridge it.
         this.buffer = pending.slice(r.type === "gap" ? i : i + 1);
-        return { type: "gap", reason: `buffered event U=${ev.firstUpdateId} u=${ev.finalUpdateId} did not apply (${r.type})` };
+        return {
+          type: "gap",
+          reason: `buffered event U=${ev.firstUpdateId} u=${ev.finalUpdateId} did not apply (${r.type})`,
+        };
       }
     }
     return { type: "synced", book: this.book, applied };

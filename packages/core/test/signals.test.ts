@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { OfiTracker, computeSignals, type BookSignals, type Level, type SignalOptions } from "../src/index.js";
+import { readVector } from "./vectors.js";
+
+interface SignalCase {
+  name: string;
+  bids: Level[];
+  asks: Level[];
+  options: Partial<SignalOptions>;
+  expected: Record<keyof BookSignals, number | null>;
+}
+
+test("hand-computed signal vectors", () => {
+  const { cases } = readVector<{ cases: SignalCase[] }>("signals.json");
+  for (const c of cases) {
+    const got = computeSignals(c.bids, c.asks, c.options);
+    for (const [field, want] of Object.entries(c.expected)) {
+      const v = got[field as keyof BookSignals];
+      if (want === null) assert.equal(v, undefined, `${c.name}: ${field} should have no value, got ${v}`);
+      else {
+        assert.ok(v !== undefined, `${c.name}: ${field} missing`);
+        assert.ok(Math.abs(v - want) <= 1e-12, `${c.name}: ${field} = ${v}, want ${want}`);
+      }
+    }
+    for (const v of Object.values(got)) assert.ok(v === undefined || Number.isFinite(v), `${c.name}: non-finite ${v}`);
+  }
+});
+
+test("OFI vectors (Cont, Kukanov, Stoikov 2014)", () => {
+  const v = readVector<{
+    windowsMs: number[];
+    steps: { timeMs: number; top: [number, number, number, number]; expected: number[] }[];
+  }>("ofi.json");
+  const t = new OfiTracker({ windowsMs: v.windowsMs });
+  for (const s of v.steps) assert.deepEqual(t.update(s.timeMs, ...s.top), s.expected, `t=${s.timeMs}`);
+  t.reset();
+  assert.deepEqual(t.update(10_000, 1, 1, 2, 1), [0, 0], "first event after reset contributes 0");
+});
+
+test("OFI memory stays bounded over a long run", () => {
+  const t = new OfiTracker({ windowsMs: [1000] });
+  for (let i = 0; i < 200_000; i++) t.update(i, 100 + (i % 3), 1, 103, 1);
+  // @ts-expect-error reading a private field to check the bound
+  assert.ok((t.times as number[]).length < 5_000);
+});
