@@ -1,0 +1,12 @@
+export { DEFAULT_STACK_OPTIONS, startStack, type StackHandle, type StackOptions } from "./stack.js";
+export { DEFAULT_REDIS_OPTIONS, startRedis, type RedisHandle, type RedisOptions } from "./redis.js";
+export {
+  DEFAULT_KAFKA_OPTIONS,
+  createTopics,
+  ensureKafkaArtifacts,
+  startKafka,
+  type KafkaHandle,
+  type KafkaOptions,
+  type TopicSpec,
+} from "./kafka.js";
+export { freePort } from "./proc.js";
