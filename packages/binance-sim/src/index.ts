@@ -1,0 +1,13 @@
+import path from "node:path";
+
+export { startBinanceSim, type BinanceSim, type FaultController, type SimStats } from "./server.js";
+export { DEFAULT_SIM_OPTIONS, depthWeight, type BinanceSimOptions } from "./options.js";
+export { TOP30_USDT, SYMBOL_SPECS } from "./universe.js";
+
+/** The recorded spot BTCUSDT + ETHUSDT files of 2024-08-08 (../shared/data beside the repo). */
+export function defaultReplayFiles(sharedDir?: string): string[] {
+  const dir = sharedDir ?? process.env.QUANTCORE_SHARED_DIR ?? path.resolve(import.meta.dirname, "../../../../shared");
+  return ["spot_btcusdt_20240808.gz", "spot_ethusdt_20240808.gz"].map((f) =>
+    path.join(dir, "data/binance/hftbacktest", f),
+  );
+}

@@ -1,0 +1,55 @@
+export interface BinanceSimOptions {
+  host: string;
+  /** 0 = a free port. */
+  port: number;
+  /** hftbacktest spot recordings, merged by local timestamp. */
+  replayFiles: string[];
+  /** 1 = recorded speed; 10 = ten times faster; Infinity = as fast as the sockets drain. */
+  speed: number;
+  /** Symbols served from synthetic books (uppercase). */
+  syntheticSymbols: string[];
+  /** Diff events per second per synthetic symbol (Binance's @100ms streams carry up to 10). */
+  syntheticUpdatesPerSecond: number;
+  seed: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  maxConnectionLifetimeMs: number;
+  /** Send `serverShutdown` this long before the lifetime close (0 = no event). */
+  serverShutdownLeadMs: number;
+  maxIncomingMessagesPerSecond: number;
+  maxStreamsPerConnection: number;
+  maxConnectionsPer5Min: number;
+  restWeightPerMinute: number;
+  /** First 418 ban; doubles for repeat offenders. */
+  banInitialMs: number;
+  /** Pause pushing while a client's socket buffers more than this (backpressure at Infinity speed). */
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_SIM_OPTIONS: Readonly<BinanceSimOptions> = Object.freeze({
+  host: "127.0.0.1",
+  port: 0,
+  replayFiles: [],
+  speed: 1,
+  syntheticSymbols: [],
+  syntheticUpdatesPerSecond: 10,
+  seed: 42,
+  pingIntervalMs: 20_000,
+  pongTimeoutMs: 60_000,
+  maxConnectionLifetimeMs: 24 * 60 * 60 * 1000,
+  serverShutdownLeadMs: 0,
+  maxIncomingMessagesPerSecond: 5,
+  maxStreamsPerConnection: 1024,
+  maxConnectionsPer5Min: 300,
+  restWeightPerMinute: 6000,
+  banInitialMs: 120_000,
+  maxBufferedBytes: 4 << 20,
+});
+
+/** GET /api/v3/depth weight by limit (since 2023-10-19). */
+export function depthWeight(limit: number): number {
+  if (limit <= 100) return 5;
+  if (limit <= 500) return 25;
+  if (limit <= 1000) return 50;
+  return 250;
+}
