@@ -11,7 +11,11 @@ const failures: string[] = [];
 function step(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
-    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(cmd, args, {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let tail = "";
     child.stdout.on("data", (chunk: Buffer) => {
       process.stdout.write(chunk);

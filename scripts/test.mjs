@@ -5,5 +5,8 @@ import { ensureNodeModules, ensureSystem, repoRoot } from "./lib/setup.mjs";
 
 ensureSystem(["redis", "java", "mvn", "chromium"]);
 ensureNodeModules();
-const r = spawnSync("npx", ["tsx", "scripts/run-tests.ts", ...process.argv.slice(2)], { cwd: repoRoot, stdio: "inherit" });
+const r = spawnSync("npx", ["tsx", "scripts/run-tests.ts", ...process.argv.slice(2)], {
+  cwd: repoRoot,
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

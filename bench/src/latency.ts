@@ -25,7 +25,13 @@ const brokers = stack.kafka!.brokers;
 const topic = `order_book_bench_${run}`;
 await createTopics(brokers, [{ name: topic, partitions: 30 }]);
 const sim = await startBinanceSim({ replayFiles: defaultReplayFiles(), speed, syntheticSymbols: [] });
-const ingest = createIngestService({ wsBaseUrl: sim.wsUrl, restBaseUrl: sim.restUrl, symbols, kafkaBrokers: brokers, kafkaTopic: topic });
+const ingest = createIngestService({
+  wsBaseUrl: sim.wsUrl,
+  restBaseUrl: sim.restUrl,
+  symbols,
+  kafkaBrokers: brokers,
+  kafkaTopic: topic,
+});
 const compute = createComputeService({
   kafkaBrokers: brokers,
   kafkaTopic: topic,
@@ -33,7 +39,12 @@ const compute = createComputeService({
   redisUrl: stack.redis!.url,
   redisNamespace: `bench${run}`,
 });
-const gateway = await createGateway({ redisUrl: stack.redis!.url, redisNamespace: `bench${run}`, grpcPort: 0, httpPort: 0 });
+const gateway = await createGateway({
+  redisUrl: stack.redis!.url,
+  redisNamespace: `bench${run}`,
+  grpcPort: 0,
+  httpPort: 0,
+});
 await ingest.start();
 await compute.start();
 

@@ -20,7 +20,12 @@ export function summarize(values: number[]): Summary {
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Writes bench/results/<name>.json and <name>.md (a short table). */
-export function writeResults(name: string, meta: Record<string, unknown>, rows: Record<string, Summary>, unit: string): void {
+export function writeResults(
+  name: string,
+  meta: Record<string, unknown>,
+  rows: Record<string, Summary>,
+  unit: string,
+): void {
   const dir = path.resolve(import.meta.dirname, "../results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, unit, results: rows }, null, 2) + "\n");

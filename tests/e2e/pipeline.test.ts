@@ -10,7 +10,6 @@ import { subscribe } from "@quantcore/example-bot";
 import { createGateway, type Gateway } from "@quantcore/gateway";
 import { createIngestService, type IngestService } from "@quantcore/ingest";
 import type { MarketUpdate } from "@quantcore/proto";
-import { waitFor } from "@quantcore/runtime";
 import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import { referenceObi, replayReference, spotReplayFile } from "../support/reference-book.js";
 
@@ -81,11 +80,14 @@ test("a gRPC bot receives OBI values equal to an independent rebuild of the reco
       if (SYMBOLS.every((s) => received.get(s)!.length >= WANT_PER_SYMBOL)) return;
     }
   })();
+  const timeout = AbortSignal.timeout(120_000);
   await Promise.race([
     done,
-    waitFor(() => false, "bot updates", { timeoutMs: 120_000 }).catch((e) => {
-      throw new Error(`${e.message}: got ${SYMBOLS.map((s) => `${s}=${received.get(s)!.length}`).join(" ")}`);
-    }),
+    new Promise((_, reject) =>
+      timeout.addEventListener("abort", () =>
+        reject(new Error(`timed out: got ${SYMBOLS.map((s) => `${s}=${received.get(s)!.length}`).join(" ")}`)),
+      ),
+    ),
   ]);
 
   for (const symbol of SYMBOLS) {
@@ -98,13 +100,20 @@ test("a gRPC bot receives OBI values equal to an independent rebuild of the reco
       const expected = referenceObi(book, 20);
       assert.ok(expected !== undefined, `${symbol}@${id}: reference book has a value`);
       assert.ok(u.signals?.obi20 !== undefined, `${symbol}@${id}: obi20 present`);
-      assert.ok(Math.abs(u.signals.obi20 - expected) <= 1e-12, `${symbol}@${id}: obi20 ${u.signals.obi20} != ${expected}`);
+      assert.ok(
+        Math.abs(u.signals.obi20 - expected) <= 1e-12,
+        `${symbol}@${id}: obi20 ${u.signals.obi20} != ${expected}`,
+      );
       assert.ok(Math.abs(u.signals.obi1! - referenceObi(book, 1)!) <= 1e-12, `${symbol}@${id}: obi1`);
       checked++;
       wanted.delete(id);
       return wanted.size === 0;
     });
-    assert.equal(wanted.size, 0, `${symbol}: ids not found in the recording: ${[...wanted.keys()].slice(0, 5).join(",")}`);
+    assert.equal(
+      wanted.size,
+      0,
+      `${symbol}: ids not found in the recording: ${[...wanted.keys()].slice(0, 5).join(",")}`,
+    );
     assert.ok(checked >= WANT_PER_SYMBOL, `${symbol}: checked ${checked}`);
     // Every hop stamped its time, in order.
     const t = updates.at(-1)!.timestamps!;

@@ -48,9 +48,22 @@ function applySide(side: Map<string, number>, levels: [string, string][]): void 
  * Replays one recorded spot file (snapshot line + diffs) and calls `visit` after the snapshot
  * and after every applied diff with the book's update id.
  */
-export async function replayReference(file: string, visit: (updateId: number, book: RefBook) => boolean | void): Promise<void> {
+export async function replayReference(
+  file: string,
+  visit: (updateId: number, book: RefBook) => boolean | void,
+): Promise<void> {
   const rl = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
   let book: RefBook | undefined;
+  // Diffs recorded before the REST snapshot arrived: the one straddling it is among them.
+  const early: { U: number; u: number; b: [string, string][]; a: [string, string][] }[] = [];
+  const apply = (b: RefBook, d: (typeof early)[number]): boolean | void => {
+    if (d.u <= b.id) return;
+    if (d.U > b.id + 1) throw new Error(`reference rebuild found a gap at U=${d.U} (book ${b.id})`);
+    applySide(b.bids, d.b);
+    applySide(b.asks, d.a);
+    b.id = d.u;
+    return visit(b.id, b);
+  };
   for await (const line of rl) {
     const json = line.slice(line.indexOf(" ") + 1);
     const msg = JSON.parse(json);
@@ -59,16 +72,14 @@ export async function replayReference(file: string, visit: (updateId: number, bo
       applySide(book.bids, msg.bids);
       applySide(book.asks, msg.asks);
       if (visit(book.id, book) === true) break;
+      let stop = false;
+      for (const d of early) if (apply(book, d) === true) stop = true;
+      if (stop) break;
       continue;
     }
-    if (!book || typeof msg.stream !== "string" || !msg.stream.includes("@depth")) continue;
-    const d = msg.data;
-    if (d.u <= book.id) continue;
-    if (d.U > book.id + 1) throw new Error(`reference rebuild found a gap at U=${d.U} (book ${book.id})`);
-    applySide(book.bids, d.b);
-    applySide(book.asks, d.a);
-    book.id = d.u;
-    if (visit(book.id, book) === true) break;
+    if (typeof msg.stream !== "string" || !msg.stream.includes("@depth")) continue;
+    if (!book) early.push(msg.data);
+    else if (apply(book, msg.data) === true) break;
   }
   rl.close();
 }

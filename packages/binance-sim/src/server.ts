@@ -20,6 +20,13 @@ interface Conn {
   timers: NodeJS.Timeout[];
 }
 
+interface RecordedDiff {
+  U: number;
+  u: number;
+  b: WireLevel[];
+  a: WireLevel[];
+}
+
 interface SymbolState {
   book: SimBook;
   synthetic?: SyntheticBook;
@@ -209,6 +216,7 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
     const start = Date.now();
     let t0 = -1;
     const fileSymbol = new Map<number, string>();
+    const early = new Map<string, RecordedDiff[]>();
     let sinceYield = 0;
     for await (const line of mergeRecordings(o.replayFiles)) {
       if (closed) return;
@@ -225,6 +233,14 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
           state.set(symbol, st);
         }
         st.book.load(snap.lastUpdateId, snap.bids, snap.asks);
+        // Diffs recorded while the recorder awaited its snapshot: the one straddling it must
+        // be applied too, or the book would silently miss its levels.
+        for (const d of early.get(symbol) ?? []) {
+          if (d.u <= st.book.lastUpdateId) continue;
+          st.book.apply(d.b, d.a);
+          st.book.lastUpdateId = d.u;
+        }
+        early.delete(symbol);
         st.synced = true;
         continue;
       }
@@ -237,7 +253,14 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
         st = { book: new SimBook(), replaying: true, synced: false };
         state.set(symbol, st);
       }
-      if (!st.synced) continue;
+      if (!st.synced) {
+        if (sm[2]!.startsWith("depth")) {
+          const list = early.get(symbol) ?? [];
+          list.push((JSON.parse(json) as { data: RecordedDiff }).data);
+          early.set(symbol, list);
+        }
+        continue;
+      }
       if (t0 < 0) t0 = line.localNs;
       if (Number.isFinite(o.speed)) {
         const due = start + (line.localNs - t0) / 1e6 / o.speed;
@@ -251,7 +274,7 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
       if (Date.now() < stalledUntil) await waitDrained();
       const kind = sm[2]!;
       if (kind.startsWith("depth")) {
-        const d = (JSON.parse(json) as { data: { U: number; u: number; b: WireLevel[]; a: WireLevel[] } }).data;
+        const d = (JSON.parse(json) as { data: RecordedDiff }).data;
         if (d.u <= st.book.lastUpdateId) continue;
         if (staleNext.has(symbol)) {
           staleBooks.set(symbol, { id: st.book.lastUpdateId, top: st.book.top(5000) });

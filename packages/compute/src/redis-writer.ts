@@ -40,7 +40,11 @@ export class RedisStateWriter {
   constructor(url: string, namespace: string) {
     // No offline queue: while Redis is down a write fails at once and the caller retries
     // with backoff without committing offsets, instead of piling commands up in memory.
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true }) as WriterRedis;
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    }) as WriterRedis;
     this.redis.on("error", () => {}); // reported through failed writes
     this.redis.defineCommand("qcWriteNewer", { numberOfKeys: 2, lua: WRITE_NEWER_LUA });
     this.keys = redisKeys(namespace);
@@ -59,7 +63,11 @@ export class RedisStateWriter {
     if (writes.length === 0) return 0;
     const args: (string | Buffer)[] = [];
     for (const w of writes) {
-      args.push(w.symbol, w.updateId.toString(), Buffer.from(w.payload.buffer, w.payload.byteOffset, w.payload.byteLength));
+      args.push(
+        w.symbol,
+        w.updateId.toString(),
+        Buffer.from(w.payload.buffer, w.payload.byteOffset, w.payload.byteLength),
+      );
     }
     try {
       return await this.redis.qcWriteNewer(this.keys.state, this.keys.ids, this.keys.updates, ...args);

@@ -26,7 +26,10 @@ export interface ComputeService {
   stats(): ComputeStats;
 }
 
-export function createComputeService(partial: Partial<ComputeOptions> = {}, deps: { kafka?: Kafka } = {}): ComputeService {
+export function createComputeService(
+  partial: Partial<ComputeOptions> = {},
+  deps: { kafka?: Kafka } = {},
+): ComputeService {
   const opts: ComputeOptions = { ...DEFAULT_COMPUTE_OPTIONS, ...partial };
   const kafka =
     deps.kafka ?? new Kafka({ clientId: opts.kafkaClientId, brokers: opts.kafkaBrokers, logLevel: logLevel.WARN });
@@ -76,7 +79,10 @@ export function createComputeService(partial: Partial<ComputeOptions> = {}, deps
         update = engine.apply(fromBinary(BookUpdateSchema, m.value), receiveUs);
       } catch (err) {
         stats.badRecords++;
-        log.warn("undecodable record skipped", { offset: m.offset, err: err instanceof Error ? err.message : String(err) });
+        log.warn("undecodable record skipped", {
+          offset: m.offset,
+          err: err instanceof Error ? err.message : String(err),
+        });
         continue;
       }
       const prev = latest.get(update.symbol);

@@ -60,7 +60,11 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
 
   const kafka =
     deps.kafka ??
-    new Kafka({ clientId: `${opts.kafkaClientId}-${opts.shardId}`, brokers: opts.kafkaBrokers, logLevel: logLevel.WARN });
+    new Kafka({
+      clientId: `${opts.kafkaClientId}-${opts.shardId}`,
+      brokers: opts.kafkaBrokers,
+      logLevel: logLevel.WARN,
+    });
   let producer: Producer | undefined;
   let batcher: BatchingProducer | undefined;
 
@@ -172,7 +176,10 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       counters.stale++;
       return;
     }
-    const book = { updateId: ev.lastUpdateId, top: (n: number) => ({ bids: ev.bids.slice(0, n), asks: ev.asks.slice(0, n) }) };
+    const book = {
+      updateId: ev.lastUpdateId,
+      top: (n: number) => ({ bids: ev.bids.slice(0, n), asks: ev.asks.slice(0, n) }),
+    };
     publish(ev.symbol, BookUpdateKind.UPDATE, book, ev.lastUpdateId, 0, receiveUs);
   };
 

@@ -112,7 +112,8 @@ export class SnapshotFetcher {
         this.request(symbol);
         return;
       }
-      if (!res.ok) throw new QuantCoreError("unavailable", `GET depth ${symbol}: HTTP ${res.status} ${body.slice(0, 200)}`);
+      if (!res.ok)
+        throw new QuantCoreError("unavailable", `GET depth ${symbol}: HTTP ${res.status} ${body.slice(0, 200)}`);
       this.onSnapshot(symbol, body);
     } catch (err) {
       this.stats.failures++;

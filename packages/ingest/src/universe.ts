@@ -1,13 +1,41 @@
 /** Top 30 USDT spot pairs by liquidity: the default universe. Override with SYMBOLS or UNIVERSE_FILE. */
 export const TOP30_USDT: readonly string[] = Object.freeze([
-  "BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "TRXUSDT", "AVAXUSDT", "LINKUSDT",
-  "DOTUSDT", "TONUSDT", "SHIBUSDT", "LTCUSDT", "BCHUSDT", "NEARUSDT", "UNIUSDT", "APTUSDT", "ICPUSDT", "ETCUSDT",
-  "FILUSDT", "ATOMUSDT", "ARBUSDT", "OPUSDT", "SUIUSDT", "XLMUSDT", "HBARUSDT", "INJUSDT", "PEPEUSDT", "AAVEUSDT",
+  "BTCUSDT",
+  "ETHUSDT",
+  "BNBUSDT",
+  "SOLUSDT",
+  "XRPUSDT",
+  "DOGEUSDT",
+  "ADAUSDT",
+  "TRXUSDT",
+  "AVAXUSDT",
+  "LINKUSDT",
+  "DOTUSDT",
+  "TONUSDT",
+  "SHIBUSDT",
+  "LTCUSDT",
+  "BCHUSDT",
+  "NEARUSDT",
+  "UNIUSDT",
+  "APTUSDT",
+  "ICPUSDT",
+  "ETCUSDT",
+  "FILUSDT",
+  "ATOMUSDT",
+  "ARBUSDT",
+  "OPUSDT",
+  "SUIUSDT",
+  "XLMUSDT",
+  "HBARUSDT",
+  "INJUSDT",
+  "PEPEUSDT",
+  "AAVEUSDT",
 ]);
 
 /** The slice of the universe one shard owns: ceil-sized contiguous slices, like the original design. */
 export function shardSymbols(universe: readonly string[], shardId: number, shardCount: number): string[] {
-  if (!Number.isInteger(shardCount) || shardCount < 1) throw new RangeError(`shardCount must be >= 1, got ${shardCount}`);
+  if (!Number.isInteger(shardCount) || shardCount < 1)
+    throw new RangeError(`shardCount must be >= 1, got ${shardCount}`);
   if (!Number.isInteger(shardId) || shardId < 0 || shardId >= shardCount) {
     throw new RangeError(`shardId must be in [0, ${shardCount}), got ${shardId}`);
   }

@@ -10,7 +10,13 @@ test("the explicit map gives each of the top 30 symbols its own partition", () =
 
 test("plain key hashing would crowd the top 30 onto fewer partitions", () => {
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: 30 }, (_, i) => ({ partitionId: i, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+  const partitionMetadata = Array.from({ length: 30 }, (_, i) => ({
+    partitionId: i,
+    leader: 1,
+    partitionErrorCode: 0,
+    replicas: [1],
+    isr: [1],
+  }));
   const parts = new Set(
     TOP30_USDT.map((s) => partitioner({ topic: "order_book", partitionMetadata, message: { key: s, value: null } })),
   );

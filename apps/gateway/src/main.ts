@@ -1,0 +1,27 @@
+import { DEFAULT_GATEWAY_OPTIONS, createGateway } from "@quantcore/gateway";
+import { EnvReader, createLogger } from "@quantcore/runtime";
+
+const log = createLogger("app.gateway");
+const env = new EnvReader();
+const options = {
+  redisUrl: env.string("REDIS_URL", DEFAULT_GATEWAY_OPTIONS.redisUrl),
+  redisNamespace: env.string("REDIS_NAMESPACE", DEFAULT_GATEWAY_OPTIONS.redisNamespace),
+  host: env.string("GATEWAY_HOST", DEFAULT_GATEWAY_OPTIONS.host),
+  grpcPort: env.int("GATEWAY_GRPC_PORT", DEFAULT_GATEWAY_OPTIONS.grpcPort, { min: 0, max: 65535 }),
+  httpPort: env.int("GATEWAY_HTTP_PORT", DEFAULT_GATEWAY_OPTIONS.httpPort, { min: 0, max: 65535 }),
+  corsAllowedOrigins: env.list("GATEWAY_CORS_ORIGINS", DEFAULT_GATEWAY_OPTIONS.corsAllowedOrigins),
+  maxClientLagMs: env.int("GATEWAY_MAX_CLIENT_LAG_MS", DEFAULT_GATEWAY_OPTIONS.maxClientLagMs, { min: 10 }),
+};
+env.done();
+
+const gateway = await createGateway(options);
+log.info("gateway listening", { grpc: gateway.grpcUrl, http: gateway.httpUrl });
+let stopping = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { signal: sig });
+    void gateway.close().then(() => process.exit(0));
+  });
+}

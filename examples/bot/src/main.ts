@@ -1,0 +1,43 @@
+// A trading-bot skeleton: subscribes over native gRPC, prints OBI per update, and survives
+// gateway restarts by reconnecting with exponential backoff and jitter.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { EnvReader, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
+import { subscribe } from "./client.js";
+
+const env = new EnvReader();
+const baseUrl = env.string("GATEWAY_URL", "http://127.0.0.1:50051");
+const symbols = env.list("SYMBOLS", ["BTCUSDT", "ETHUSDT"]);
+env.done();
+
+const fmt = (v: number | undefined, digits = 4) => (v === undefined ? "n/a" : v.toFixed(digits));
+const abort = new AbortController();
+process.on("SIGINT", () => abort.abort());
+process.on("SIGTERM", () => abort.abort());
+
+for (let attempt = 0; !abort.signal.aborted;) {
+  try {
+    for await (const u of subscribe({
+      baseUrl,
+      symbols,
+      signal: abort.signal,
+      onReset: (reason) => console.log(`reset: ${reason}`),
+    })) {
+      attempt = 0;
+      const s = u.signals;
+      const latencyMs =
+        u.timestamps && u.timestamps.ingestReceiveUs > 0 ? (nowUs() - u.timestamps.ingestReceiveUs) / 1000 : NaN;
+      console.log(
+        `${u.symbol.padEnd(9)} id=${u.updateId} obi20=${fmt(s?.obi20)} obi5=${fmt(s?.obi5)} mid=${fmt(s?.midPrice, 2)} ` +
+          `${u.snapshot ? "snapshot" : `latency=${latencyMs.toFixed(2)}ms`}`,
+      );
+    }
+  } catch (err) {
+    if (abort.signal.aborted) break;
+    const code = err instanceof ConnectError ? Code[err.code] : "error";
+    const delayMs = backoffDelayMs(attempt++, { initialDelayMs: 200, maxDelayMs: 10_000, multiplier: 2 });
+    console.error(
+      `stream ended (${code}: ${err instanceof Error ? err.message : String(err)}); reconnecting in ${delayMs} ms`,
+    );
+    await sleep(delayMs, abort.signal).catch(() => {});
+  }
+}

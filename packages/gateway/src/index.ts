@@ -1,0 +1,3 @@
+export { createGateway, type Gateway } from "./server.js";
+export { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from "./options.js";
+export { toConnectError } from "./errors.js";

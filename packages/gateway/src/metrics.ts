@@ -1,0 +1,57 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { MarketUpdate } from "@quantcore/proto";
+import { nowUs } from "@quantcore/runtime";
+
+const LAYERS = [
+  ["ingest", "ingestReceiveUs", "ingestProduceUs"],
+  ["kafka", "ingestProduceUs", "computeReceiveUs"],
+  ["compute", "computeReceiveUs", "computePublishUs"],
+  ["redis_to_gateway", "computePublishUs", "gatewaySendUs"],
+] as const;
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Prometheus metrics of one gateway (its own registry: several gateways may share a process in tests). */
+export function createMetrics() {
+  const registry = new Registry();
+  const latency = new Histogram({
+    name: "quantcore_layer_latency_seconds",
+    help: "Per-hop latency computed from the hop timestamps each update carries",
+    labelNames: ["layer"],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const m = {
+    registry,
+    messagesIn: new Counter({
+      name: "quantcore_gateway_messages_in_total",
+      help: "Updates received from Redis",
+      registers: [registry],
+    }),
+    messagesOut: new Counter({
+      name: "quantcore_gateway_messages_out_total",
+      help: "Updates sent to clients",
+      registers: [registry],
+    }),
+    clients: new Gauge({ name: "quantcore_gateway_clients", help: "Open streams", registers: [registry] }),
+    conflated: new Counter({
+      name: "quantcore_gateway_conflated_total",
+      help: "Updates replaced by a newer one before delivery",
+      registers: [registry],
+    }),
+    clientsEndedForLag: new Counter({
+      name: "quantcore_gateway_clients_ended_for_lag_total",
+      help: "Streams ended with RESOURCE_EXHAUSTED",
+      registers: [registry],
+    }),
+    observe(u: MarketUpdate) {
+      const t = u.timestamps;
+      if (!t || u.snapshot) return;
+      for (const [layer, from, to] of LAYERS) {
+        if (t[from] > 0 && t[to] >= t[from]) latency.observe({ layer }, (t[to] - t[from]) / 1e6);
+      }
+      if (t.ingestReceiveUs > 0) latency.observe({ layer: "end_to_end_gateway" }, (nowUs() - t.ingestReceiveUs) / 1e6);
+    },
+  };
+  return m;
+}

@@ -1,0 +1,41 @@
+export interface GatewayOptions {
+  redisUrl: string;
+  redisNamespace: string;
+  host: string;
+  /** h2c listener: native gRPC for bots (also Connect and gRPC-Web over HTTP/2). 0 = free port. */
+  grpcPort: number;
+  /** HTTP/1.1 listener: gRPC-Web and Connect for browsers, plus /metrics. 0 = free port. */
+  httpPort: number;
+  /** Keepalive message on a stream idle this long (browsers and proxies drop silent streams). */
+  keepaliveIntervalMs: number;
+  /** A client whose mailbox holds more symbols than this is ended (RESOURCE_EXHAUSTED). */
+  maxPendingPerClient: number;
+  /** A client that leaves an update undelivered this long is ended (RESOURCE_EXHAUSTED). */
+  maxClientLagMs: number;
+  maxSymbolsPerRequest: number;
+  readMaxBytes: number;
+  /** Origins allowed to call the HTTP/1.1 listener from a browser. */
+  corsAllowedOrigins: string[];
+  /** Concurrent streams per client address. */
+  maxStreamsPerClient: number;
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
+  redisUrl: "redis://localhost:6379",
+  redisNamespace: "qc",
+  host: "127.0.0.1",
+  grpcPort: 50051,
+  httpPort: 8080,
+  keepaliveIntervalMs: 15_000,
+  maxPendingPerClient: 10_000,
+  maxClientLagMs: 5_000,
+  maxSymbolsPerRequest: 100,
+  readMaxBytes: 64 * 1024,
+  corsAllowedOrigins: ["http://localhost:3000", "http://127.0.0.1:3000"],
+  maxStreamsPerClient: 100,
+  shutdownTimeoutMs: 5_000,
+});
+
+export const redisKeys = (ns: string) =>
+  ({ state: `${ns}:state`, ids: `${ns}:ids`, updates: `${ns}:updates` }) as const;

@@ -1,0 +1,146 @@
+import http from "node:http";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { cors as connectCors } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
+import { QuantCoreError, createLogger } from "@quantcore/runtime";
+import { FanOut } from "./fanout.js";
+import { createMetrics } from "./metrics.js";
+import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
+import { requestTransport, routes } from "./service.js";
+
+const log = createLogger("gateway");
+
+export interface Gateway {
+  /** h2c: native gRPC (bots). */
+  grpcUrl: string;
+  /** HTTP/1.1: gRPC-Web and Connect (browsers), /metrics. */
+  httpUrl: string;
+  clientCount(): number;
+  close(): Promise<void>;
+}
+
+const ALLOW_METHODS = connectCors.allowedMethods.join(", ");
+const ALLOW_HEADERS = connectCors.allowedHeaders.join(", ");
+const EXPOSE_HEADERS = connectCors.exposedHeaders.join(", ");
+
+export async function createGateway(partial: Partial<GatewayOptions> & { redisUrl: string }): Promise<Gateway> {
+  const opts: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...partial };
+  const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on("error", (err: Error) => log.warn("redis error", { err: err.message }));
+  const fanout = new FanOut(opts.redisUrl, redisKeys(opts.redisNamespace).updates);
+  const metrics = createMetrics();
+  fanout.onMessage = () => metrics.messagesIn.inc();
+  try {
+    await redis.connect();
+    await fanout.start();
+  } catch (err) {
+    redis.disconnect();
+    await fanout.close();
+    throw QuantCoreError.infra("gateway redis connect", err);
+  }
+  // A stalled client never resumes its stream, so lag is also checked on a timer.
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const c of fanout.clients) c.checkLag(now);
+    },
+    Math.max(50, Math.min(1000, opts.maxClientLagMs / 2)),
+  );
+
+  const handler = connectNodeAdapter({
+    routes: routes({ opts, redis, fanout, metrics }),
+    readMaxBytes: opts.readMaxBytes,
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
+  });
+
+  // Browsers cannot speak cleartext HTTP/2, so there are two listeners sharing one set of
+  // handlers: h2c for bots (native gRPC) and HTTP/1.1 for browsers (gRPC-Web, Connect).
+  const h2 = http2.createServer((req, res) => {
+    const transport = {
+      peer: req.socket.remoteAddress ?? "?",
+      kill: () => {
+        // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
+        if (!req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      },
+    };
+    requestTransport.run(transport, () => handler(req, res));
+  });
+  const h1 = http.createServer((req, res) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      // Unknown origins get no allow-origin header, so the browser refuses the response.
+      if (opts.corsAllowedOrigins.includes(origin) || opts.corsAllowedOrigins.includes("*")) {
+        res.setHeader("Access-Control-Allow-Origin", origin);
+        res.setHeader("Vary", "Origin");
+        res.setHeader("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+      }
+      if (req.method === "OPTIONS") {
+        if (res.hasHeader("Access-Control-Allow-Origin")) {
+          res.setHeader("Access-Control-Allow-Methods", ALLOW_METHODS);
+          res.setHeader("Access-Control-Allow-Headers", ALLOW_HEADERS);
+          res.setHeader("Access-Control-Max-Age", "7200");
+        }
+        res.writeHead(204).end();
+        return;
+      }
+    }
+    if (req.url === "/metrics" && req.method === "GET") {
+      void metrics.registry
+        .metrics()
+        .then((body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body));
+      return;
+    }
+    if (req.url === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      return;
+    }
+    const transport = { peer: req.socket.remoteAddress ?? "?", kill: () => req.socket.destroy() };
+    requestTransport.run(transport, () => handler(req, res));
+  });
+
+  const listen = (srv: http.Server | http2.Http2Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, opts.host, () => resolve((srv.address() as AddressInfo).port));
+    });
+  const grpcPort = await listen(h2, opts.grpcPort);
+  const httpPort = await listen(h1, opts.httpPort);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+
+  let closed = false;
+  return {
+    grpcUrl: `http://${opts.host}:${grpcPort}`,
+    httpUrl: `http://${opts.host}:${httpPort}`,
+    clientCount: () => fanout.clients.size,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweep);
+      // Stop accepting, let streams end cleanly, then force what is left.
+      const done = Promise.all([
+        new Promise<void>((r) => h2.close(() => r())),
+        new Promise<void>((r) => h1.close(() => r())),
+      ]);
+      for (const s of sessions) s.close();
+      for (const c of fanout.clients)
+        c.fail(new QuantCoreError("unavailable", "gateway shutting down", { retriable: true }));
+      const timer = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+        h1.closeAllConnections();
+      }, opts.shutdownTimeoutMs);
+      h1.closeIdleConnections();
+      await done;
+      clearTimeout(timer);
+      await fanout.close();
+      redis.disconnect();
+    },
+  };
+}

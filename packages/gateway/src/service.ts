@@ -1,0 +1,156 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import type { Redis } from "ioredis";
+import {
+  KeepaliveSchema,
+  MarketDataService,
+  MarketUpdateSchema,
+  StreamMarketUpdatesResponseSchema,
+  StreamResetSchema,
+  type MarketUpdate,
+  type StreamMarketUpdatesResponse,
+} from "@quantcore/proto";
+import { QuantCoreError, nowUs, sleep } from "@quantcore/runtime";
+import { toConnectError } from "./errors.js";
+import { Mailbox, type FanOut } from "./fanout.js";
+import type { Metrics } from "./metrics.js";
+import { redisKeys, type GatewayOptions } from "./options.js";
+
+const SYMBOL_RE = /^[A-Z0-9]{2,20}$/;
+
+/** The transport of the current request, so a stalled stream can be closed from outside. */
+export interface RequestTransport {
+  peer: string;
+  /** Ends the stream as RESOURCE_EXHAUSTED (HTTP/2 ENHANCE_YOUR_CALM) or drops the connection. */
+  kill(): void;
+}
+export const requestTransport = new AsyncLocalStorage<RequestTransport>();
+
+export interface ServiceDeps {
+  opts: GatewayOptions;
+  redis: Redis;
+  fanout: FanOut;
+  metrics: Metrics;
+}
+
+function validateSymbols(symbols: string[], max: number): string[] {
+  if (symbols.length > max) {
+    throw new ConnectError(`at most ${max} symbols per request, got ${symbols.length}`, Code.InvalidArgument);
+  }
+  for (const s of symbols) {
+    if (!SYMBOL_RE.test(s))
+      throw new ConnectError(
+        `invalid symbol ${JSON.stringify(s.slice(0, 40))}: expected e.g. BTCUSDT`,
+        Code.InvalidArgument,
+      );
+  }
+  return [...new Set(symbols)];
+}
+
+async function readState(redis: Redis, ns: string, symbols: string[]): Promise<MarketUpdate[]> {
+  const key = redisKeys(ns).state;
+  try {
+    const values: (Buffer | null)[] =
+      symbols.length === 0 ? Object.values(await redis.hgetallBuffer(key)) : await redis.hmgetBuffer(key, ...symbols);
+    return values.filter((v): v is Buffer => v !== null).map((v) => fromBinary(MarketUpdateSchema, v));
+  } catch (err) {
+    throw toConnectError(QuantCoreError.infra("redis read", err));
+  }
+}
+
+const respond = (event: StreamMarketUpdatesResponse["event"]) => create(StreamMarketUpdatesResponseSchema, { event });
+
+export function routes(deps: ServiceDeps) {
+  const { opts, redis, fanout, metrics } = deps;
+  const perPeer = new Map<string, number>();
+
+  async function* streamMarketUpdates(
+    req: { symbols: string[]; maxUpdatesPerSecond: number },
+    ctx: HandlerContext,
+  ): AsyncGenerator<StreamMarketUpdatesResponse> {
+    const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
+    const transport = requestTransport.getStore();
+    const peer = transport?.peer ?? "?";
+    if ((perPeer.get(peer) ?? 0) >= opts.maxStreamsPerClient) {
+      throw new ConnectError(
+        `at most ${opts.maxStreamsPerClient} concurrent streams per client`,
+        Code.ResourceExhausted,
+      );
+    }
+    perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1);
+    // Registered BEFORE the snapshot is read, so nothing published in between is missed;
+    // updates not newer than what the snapshot sent are dropped below.
+    const box = new Mailbox(
+      symbols.length > 0 ? new Set(symbols) : undefined,
+      { maxPending: opts.maxPendingPerClient, maxLagMs: opts.maxClientLagMs },
+      req.maxUpdatesPerSecond,
+    );
+    box.onFail = () => {
+      metrics.clientsEndedForLag.inc();
+      transport?.kill();
+    };
+    fanout.clients.add(box);
+    metrics.clients.inc();
+    const sent = new Map<string, bigint>();
+    const stamp = (u: MarketUpdate, snapshot: boolean) => {
+      u.snapshot = snapshot;
+      if (u.timestamps) u.timestamps.gatewaySendUs = nowUs();
+      sent.set(u.symbol, u.updateId);
+      metrics.observe(u);
+      metrics.messagesOut.inc();
+      return respond({ case: "update", value: u });
+    };
+    try {
+      for (const u of await readState(redis, opts.redisNamespace, symbols)) yield stamp(u, true);
+      while (!ctx.signal.aborted) {
+        await box.waitMs(opts.keepaliveIntervalMs, ctx.signal);
+        if (ctx.signal.aborted) break;
+        if (box.failure) throw toConnectError(box.failure);
+        if (box.resetReason) {
+          const reason = box.resetReason;
+          box.resetReason = undefined;
+          sent.clear();
+          yield respond({ case: "reset", value: create(StreamResetSchema, { reason }) });
+          for (const u of await readState(redis, opts.redisNamespace, symbols)) yield stamp(u, true);
+          continue;
+        }
+        const batch = box.take(Date.now());
+        if (batch.length === 0 && box.pending() === 0) {
+          yield respond({ case: "keepalive", value: create(KeepaliveSchema, { serverTimeUs: nowUs() }) });
+          continue;
+        }
+        for (const u of batch) {
+          if ((sent.get(u.symbol) ?? -1n) >= u.updateId) continue;
+          yield stamp(u, false);
+        }
+        // Only rate-capped symbols are pending: wait out the interval instead of spinning.
+        if (batch.length === 0) await sleep(box.minIntervalMs, ctx.signal).catch(() => {});
+      }
+    } finally {
+      metrics.conflated.inc(box.conflated);
+      fanout.clients.delete(box);
+      metrics.clients.dec();
+      perPeer.set(peer, (perPeer.get(peer) ?? 1) - 1);
+      if (perPeer.get(peer) === 0) perPeer.delete(peer);
+    }
+  }
+
+  return (router: ConnectRouter) =>
+    router.service(MarketDataService, {
+      streamMarketUpdates,
+      async getSnapshot(req) {
+        const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
+        const updates = await readState(redis, opts.redisNamespace, symbols);
+        for (const u of updates) u.snapshot = true;
+        return { updates };
+      },
+      async listSymbols() {
+        try {
+          return { symbols: (await redis.hkeys(redisKeys(opts.redisNamespace).state)).sort() };
+        } catch (err) {
+          throw toConnectError(QuantCoreError.infra("redis read", err));
+        }
+      },
+    });
+}
