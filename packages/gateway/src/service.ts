@@ -11,7 +11,7 @@ import {
   type MarketUpdate,
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
-import { QuantCoreError, nowUs, sleep } from "@quantcore/runtime";
+import { QuantCoreError, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
 import { Mailbox, type FanOut } from "./fanout.js";
 import type { Metrics } from "./metrics.js";
@@ -56,6 +56,23 @@ async function readState(redis: Redis, ns: string, symbols: string[]): Promise<M
     return values.filter((v): v is Buffer => v !== null).map((v) => fromBinary(MarketUpdateSchema, v));
   } catch (err) {
     throw toConnectError(QuantCoreError.infra("redis read", err));
+  }
+}
+
+/** After an outage the command connection may still be reconnecting: retry, with backoff, until aborted. */
+async function readStateRetrying(
+  redis: Redis,
+  ns: string,
+  symbols: string[],
+  signal: AbortSignal,
+): Promise<MarketUpdate[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readState(redis, ns, symbols);
+    } catch (err) {
+      if (signal.aborted || attempt >= 20) throw err;
+      await sleep(backoffDelayMs(attempt, { initialDelayMs: 50, maxDelayMs: 1_000, multiplier: 2 }), signal);
+    }
   }
 }
 
@@ -112,7 +129,8 @@ export function routes(deps: ServiceDeps) {
           box.resetReason = undefined;
           sent.clear();
           yield respond({ case: "reset", value: create(StreamResetSchema, { reason }) });
-          for (const u of await readState(redis, opts.redisNamespace, symbols)) yield stamp(u, true);
+          for (const u of await readStateRetrying(redis, opts.redisNamespace, symbols, ctx.signal))
+            yield stamp(u, true);
           continue;
         }
         const batch = box.take(Date.now());

@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import http2 from "node:http2";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { Redis } from "ioredis";
+import {
+  HopTimestampsSchema,
+  MarketDataService,
+  MarketUpdateSchema,
+  SignalsSchema,
+  StreamMarketUpdatesRequestSchema,
+  type StreamMarketUpdatesResponse,
+} from "@quantcore/proto";
+import { nowUs, waitFor } from "@quantcore/runtime";
+import { startRedis, type RedisHandle } from "@quantcore/stack";
+import { createGateway, type Gateway, type GatewayOptions } from "../src/index.js";
+
+let redisHandle: RedisHandle;
+let redis: Redis;
+
+before(async () => {
+  redisHandle = await startRedis();
+  redis = new Redis(redisHandle.url);
+});
+after(async () => {
+  redis.disconnect();
+  await redisHandle.stop();
+});
+
+/** Writes state and publishes exactly as compute does. */
+async function publish(ns: string, symbol: string, id: number, obi20: number): Promise<void> {
+  const u = create(MarketUpdateSchema, {
+    symbol,
+    updateId: BigInt(id),
+    signals: create(SignalsSchema, { obi20 }),
+    timestamps: create(HopTimestampsSchema, { ingestReceiveUs: nowUs(), computePublishUs: nowUs() }),
+  });
+  const bytes = Buffer.from(toBinary(MarketUpdateSchema, u));
+  await redis.multi().hset(`${ns}:state`, symbol, bytes).publish(`${ns}:updates`, bytes).exec();
+}
+
+async function withGateway(opts: Partial<GatewayOptions>, fn: (g: Gateway, ns: string) => Promise<void>) {
+  const ns = `t${randomUUID().slice(0, 8)}`;
+  const g = await createGateway({ redisUrl: redisHandle.url, redisNamespace: ns, grpcPort: 0, httpPort: 0, ...opts });
+  try {
+    await fn(g, ns);
+  } finally {
+    await g.close();
+  }
+}
+
+async function collect(stream: AsyncIterable<StreamMarketUpdatesResponse>, out: StreamMarketUpdatesResponse[]) {
+  try {
+    for await (const m of stream) out.push(m);
+  } catch {
+    /* ended by the test */
+  }
+}
+
+const updates = (ms: StreamMarketUpdatesResponse[]) =>
+  ms.flatMap((m) => (m.event.case === "update" ? [m.event.value] : []));
+
+for (const [name, transportOf] of [
+  ["native gRPC (h2c)", (g: Gateway) => createGrpcTransport({ baseUrl: g.grpcUrl })],
+  ["gRPC-Web (HTTP/1.1)", (g: Gateway) => createGrpcWebTransport({ baseUrl: g.httpUrl, httpVersion: "1.1" })],
+] as const) {
+  test(`${name}: snapshot first, then live updates, each stamped by the gateway`, async () => {
+    await withGateway({}, async (g, ns) => {
+      await publish(ns, "BTCUSDT", 10, 0.25);
+      await publish(ns, "ETHUSDT", 20, -0.5);
+      const client = createClient(MarketDataService, transportOf(g));
+      const abort = new AbortController();
+      const got: StreamMarketUpdatesResponse[] = [];
+      const done = collect(client.streamMarketUpdates({ symbols: ["BTCUSDT"] }, { signal: abort.signal }), got);
+      await waitFor(() => updates(got).length >= 1, "snapshot");
+      await publish(ns, "ETHUSDT", 21, 0.1); // not subscribed
+      await publish(ns, "BTCUSDT", 11, 0.75);
+      await waitFor(() => updates(got).length >= 2, "live update");
+      abort.abort();
+      await done;
+      const u = updates(got);
+      assert.deepEqual(
+        u.map((x) => [x.symbol, Number(x.updateId), x.snapshot, x.signals?.obi20]),
+        [
+          ["BTCUSDT", 10, true, 0.25],
+          ["BTCUSDT", 11, false, 0.75],
+        ],
+      );
+      assert.ok(u[1]!.timestamps!.gatewaySendUs >= u[1]!.timestamps!.computePublishUs);
+      const snap = await client.getSnapshot({ symbols: [] });
+      assert.deepEqual(snap.updates.map((x) => x.symbol).sort(), ["BTCUSDT", "ETHUSDT"]);
+      assert.deepEqual((await client.listSymbols({})).symbols, ["BTCUSDT", "ETHUSDT"]);
+    });
+  });
+}
+
+test("interop: @grpc/grpc-js loading the .proto files streams snapshot and live updates", async () => {
+  await withGateway({}, async (g, ns) => {
+    await publish(ns, "SOLUSDT", 5, 0.3);
+    const def = protoLoader.loadSync(
+      path.resolve(import.meta.dirname, "../../../proto/quantcore/v1/market_data.proto"),
+      {
+        longs: String,
+        defaults: true,
+        oneofs: true,
+      },
+    );
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      quantcore: { v1: { MarketDataService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client } };
+    };
+    const client = new pkg.quantcore.v1.MarketDataService(
+      g.grpcUrl.replace("http://", ""),
+      grpc.credentials.createInsecure(),
+    );
+    const call = (
+      client as unknown as {
+        streamMarketUpdates(
+          req: unknown,
+        ): grpc.ClientReadableStream<{ update?: { symbol: string; updateId: string; snapshot: boolean } }>;
+      }
+    ).streamMarketUpdates({ symbols: ["SOLUSDT"] });
+    const got: { symbol: string; updateId: string; snapshot: boolean }[] = [];
+    call.on("data", (m) => m.update && got.push(m.update));
+    call.on("error", () => {});
+    await waitFor(() => got.length >= 1, "grpc-js snapshot");
+    await publish(ns, "SOLUSDT", 6, 0.4);
+    await waitFor(() => got.length >= 2, "grpc-js live update");
+    call.cancel();
+    client.close();
+    assert.deepEqual(
+      got.map((u) => [u.symbol, u.updateId, u.snapshot]),
+      [
+        ["SOLUSDT", "5", true],
+        ["SOLUSDT", "6", false],
+      ],
+    );
+  });
+});
+
+test("a stalled client is ended with RESOURCE_EXHAUSTED and does not delay the others", async () => {
+  await withGateway({ maxClientLagMs: 300 }, async (g, ns) => {
+    const symbols = Array.from({ length: 60 }, (_, i) => `SYM${i}USDT`);
+    // A raw HTTP/2 client that sends one request and never reads: flow control stalls it.
+    const session = http2.connect(g.grpcUrl);
+    const req = toBinary(StreamMarketUpdatesRequestSchema, create(StreamMarketUpdatesRequestSchema, { symbols: [] }));
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, req.length]), Buffer.from(req)]);
+    const stalled = session.request({
+      ":method": "POST",
+      ":path": "/quantcore.v1.MarketDataService/StreamMarketUpdates",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stalled.end(frame);
+    stalled.pause();
+    stalled.on("error", () => {});
+    const stalledClosed = new Promise<number>((resolve) => stalled.on("close", () => resolve(stalled.rstCode)));
+
+    const healthy = createClient(MarketDataService, createGrpcTransport({ baseUrl: g.grpcUrl }));
+    const abort = new AbortController();
+    const got: StreamMarketUpdatesResponse[] = [];
+    const done = collect(healthy.streamMarketUpdates({ symbols: ["SYM0USDT"] }, { signal: abort.signal }), got);
+    await waitFor(() => g.clientCount() === 2, "both clients registered");
+
+    // Large enough to fill the stalled stream's flow-control window many times over.
+    let id = 1;
+    for (
+      let round = 0;
+      round < 40 && (await Promise.race([stalledClosed.then(() => true), Promise.resolve(false)])) === false;
+      round++
+    ) {
+      for (const s of symbols) await publish(ns, s, id++, Math.random());
+    }
+    const code = await stalledClosed;
+    assert.equal(code, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, "gRPC maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED");
+    const before = updates(got).length;
+    await publish(ns, "SYM0USDT", id++, 0.9);
+    await waitFor(() => updates(got).length > before, "the healthy client still gets updates");
+    abort.abort();
+    await done;
+    session.close();
+  });
+});
+
+test("Redis restarted: clients get a reset, then a fresh snapshot", async () => {
+  const own = await startRedis();
+  const r = new Redis(own.url);
+  const ns = "restart";
+  const g = await createGateway({ redisUrl: own.url, redisNamespace: ns, grpcPort: 0, httpPort: 0 });
+  let second: RedisHandle | undefined;
+  try {
+    const u = create(MarketUpdateSchema, {
+      symbol: "BTCUSDT",
+      updateId: 1n,
+      signals: create(SignalsSchema, { obi20: 0.1 }),
+    });
+    await r.hset(`${ns}:state`, "BTCUSDT", Buffer.from(toBinary(MarketUpdateSchema, u)));
+    const client = createClient(MarketDataService, createGrpcTransport({ baseUrl: g.grpcUrl }));
+    const abort = new AbortController();
+    const got: StreamMarketUpdatesResponse[] = [];
+    const done = collect(client.streamMarketUpdates({ symbols: [] }, { signal: abort.signal }), got);
+    await waitFor(() => updates(got).length === 1, "initial snapshot");
+    r.disconnect();
+    await own.stop();
+    second = await startRedis({ port: own.port });
+    await waitFor(() => got.some((m) => m.event.case === "reset"), "reset", { timeoutMs: 20_000 });
+    // The new Redis starts empty; compute refills it: here, by hand.
+    const r2 = new Redis(second.url);
+    const u2 = create(MarketUpdateSchema, {
+      symbol: "BTCUSDT",
+      updateId: 7n,
+      signals: create(SignalsSchema, { obi20: 0.7 }),
+    });
+    const bytes = Buffer.from(toBinary(MarketUpdateSchema, u2));
+    await r2.multi().hset(`${ns}:state`, "BTCUSDT", bytes).publish(`${ns}:updates`, bytes).exec();
+    r2.disconnect();
+    await waitFor(() => updates(got).some((x) => x.updateId === 7n), "state after the restart");
+    const kinds = got.filter((m) => m.event.case !== "keepalive").map((m) => m.event.case);
+    assert.deepEqual(kinds.slice(0, 2), ["update", "reset"]);
+    abort.abort();
+    await done;
+  } finally {
+    await g.close();
+    await second?.stop();
+    await own.stop();
+  }
+});
+
+test("bad requests get INVALID_ARGUMENT", async () => {
+  await withGateway({ maxSymbolsPerRequest: 3 }, async (g) => {
+    const client = createClient(MarketDataService, createGrpcTransport({ baseUrl: g.grpcUrl }));
+    for (const symbols of [["btcusdt"], ["A", "B", "C", "D"], ["BTC-USDT"]]) {
+      await assert.rejects(
+        async () => {
+          for await (const _ of client.streamMarketUpdates({ symbols })) break;
+        },
+        (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument,
+      );
+    }
+    await assert.rejects(
+      client.getSnapshot({ symbols: ["nope!"] }),
+      (e: unknown) => ConnectError.from(e).code === Code.InvalidArgument,
+    );
+  });
+});
+
+test("CORS: allowed origins get the header, unknown origins do not", async () => {
+  await withGateway({ corsAllowedOrigins: ["http://dash.example"] }, async (g) => {
+    const url = `${g.httpUrl}/quantcore.v1.MarketDataService/ListSymbols`;
+    const pre = (origin: string) =>
+      fetch(url, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
+    const ok = await pre("http://dash.example");
+    assert.equal(ok.headers.get("access-control-allow-origin"), "http://dash.example");
+    assert.match(ok.headers.get("access-control-allow-headers") ?? "", /connect-protocol-version/i);
+    const bad = await pre("http://evil.example");
+    assert.equal(bad.headers.get("access-control-allow-origin"), null);
+    const metrics = await fetch(`${g.httpUrl}/metrics`);
+    assert.match(await metrics.text(), /quantcore_gateway_clients/);
+  });
+});
