@@ -46,7 +46,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Retries `fn` while it throws a retriable error, backing off with jitter and a cap. */
 export async function retry<T>(
   fn: (attempt: number) => Promise<T>,
-  opts: Partial<BackoffOptions> & { signal?: AbortSignal; onRetry?: (err: unknown, attempt: number, delayMs: number) => void } = {},
+  opts: Partial<BackoffOptions> & {
+    signal?: AbortSignal;
+    onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  } = {},
 ): Promise<T> {
   const o = { ...DEFAULT_BACKOFF, ...opts };
   for (let attempt = 0; ; attempt++) {

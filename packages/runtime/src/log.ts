@@ -9,7 +9,10 @@ export interface Logger {
 }
 
 /** JSON lines on stderr: stdout stays free for a CLI's own output. */
-export function createLogger(component: string, level: LogLevel = (process.env.LOG_LEVEL as LogLevel) || "info"): Logger {
+export function createLogger(
+  component: string,
+  level: LogLevel = (process.env.LOG_LEVEL as LogLevel) || "info",
+): Logger {
   const min = ORDER[level] ?? ORDER.info;
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;

@@ -4,10 +4,22 @@ import { QuantCoreError, backoffDelayMs, retry, EnvReader } from "../src/index.j
 
 test("backoff grows exponentially and is capped", () => {
   const opts = { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
-  assert.equal(backoffDelayMs(0, opts, () => 0.999999), 99);
-  assert.equal(backoffDelayMs(3, opts, () => 0.999999), 799);
-  assert.equal(backoffDelayMs(10, opts, () => 0.999999), 999);
-  assert.equal(backoffDelayMs(10, opts, () => 0), 0);
+  assert.equal(
+    backoffDelayMs(0, opts, () => 0.999999),
+    99,
+  );
+  assert.equal(
+    backoffDelayMs(3, opts, () => 0.999999),
+    799,
+  );
+  assert.equal(
+    backoffDelayMs(10, opts, () => 0.999999),
+    999,
+  );
+  assert.equal(
+    backoffDelayMs(10, opts, () => 0),
+    0,
+  );
 });
 
 test("retry retries retriable errors only", async () => {
@@ -35,5 +47,9 @@ test("EnvReader reports every problem at once", () => {
   r.int("A", 1);
   r.int("B", 1, { max: 10 });
   r.string("C");
-  assert.throws(() => r.done(), (e: Error) => /A must be an integer/.test(e.message) && /B must be in/.test(e.message) && /C is required/.test(e.message));
+  assert.throws(
+    () => r.done(),
+    (e: Error) =>
+      /A must be an integer/.test(e.message) && /B must be in/.test(e.message) && /C is required/.test(e.message),
+  );
 });
