@@ -97,7 +97,11 @@ log4j.logger.state.change.logger=WARN
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what StorageTool generates). */
 function clusterId(): string {
-  return randomBytes(16).toString("base64url");
+  // A leading "-" would be read as an option by StorageTool's argument parser.
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<KafkaHandle> {
