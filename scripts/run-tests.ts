@@ -43,7 +43,12 @@ const stack = await startStack();
 try {
   const env = stack.env();
   // One package at a time: two cores, and the integration suites share the broker.
-  await step("unit, integration and end-to-end tests", "npx", ["turbo", "run", "test", "--concurrency=1", "--continue"], env);
+  await step(
+    "unit, integration and end-to-end tests",
+    "npx",
+    ["turbo", "run", "test", "--concurrency=1", "--continue"],
+    env,
+  );
 } finally {
   await stack.stop();
 }
