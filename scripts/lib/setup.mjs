@@ -40,7 +40,14 @@ export function ensureNodeModules() {
   const lock = path.join(repoRoot, "package-lock.json");
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
   console.log("[setup] npm ci");
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: repoRoot, stdio: "inherit" });
+  try {
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: repoRoot, stdio: "inherit" });
+  } catch {
+    // npm 11 can leave other platforms' optional binaries (turbo, buf) out of the lockfile,
+    // which `npm ci` then refuses; `npm install` resolves them from the same lockfile.
+    console.log("[setup] npm ci refused the lockfile; falling back to npm install");
+    execFileSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: repoRoot, stdio: "inherit" });
+  }
 }
 
 export function readJson(p) {
