@@ -34,5 +34,10 @@ export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
 
 /** Redis key layout (docs/contracts.md). */
 export function redisKeys(namespace: string) {
-  return { state: `${namespace}:state`, ids: `${namespace}:ids`, updates: `${namespace}:updates` } as const;
+  return {
+    state: `${namespace}:state`,
+    ids: `${namespace}:ids`,
+    ofi: `${namespace}:ofi`,
+    updates: `${namespace}:updates`,
+  } as const;
 }

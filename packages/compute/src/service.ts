@@ -1,6 +1,6 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from "kafkajs";
-import { BookUpdateSchema, MarketUpdateSchema, type MarketUpdate } from "@quantcore/proto";
+import { BookUpdateSchema, MarketUpdateSchema, type BookUpdate, type MarketUpdate } from "@quantcore/proto";
 import { QuantCoreError, backoffDelayMs, createLogger, nowUs, sleep } from "@quantcore/runtime";
 import { DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from "./options.js";
 import { RedisStateWriter, type StateWrite } from "./redis-writer.js";
@@ -17,6 +17,8 @@ export interface ComputeStats {
   /** Updates not written because a newer one of the same symbol was in the same batch. */
   writesSavedByDedup: number;
   redisRetries: number;
+  /** Symbols rewritten after Redis came back without them. */
+  rewrites: number;
 }
 
 export interface ComputeService {
@@ -24,6 +26,8 @@ export interface ComputeService {
   start(): Promise<void>;
   stop(): Promise<void>;
   stats(): ComputeStats;
+  /** Next offset to process per partition, for what this instance has written to Redis. */
+  progress(): ReadonlyMap<number, bigint>;
 }
 
 export function createComputeService(
@@ -43,6 +47,7 @@ export function createComputeService(
     writesApplied: 0,
     writesSavedByDedup: 0,
     redisRetries: 0,
+    rewrites: 0,
   };
   let consumer: Consumer | undefined;
   let stopping = false;
@@ -65,26 +70,52 @@ export function createComputeService(
     }
   };
 
+  // The newest write of every symbol this instance produced: after Redis restarts empty they
+  // are written again, so symbols that send no further update are not lost.
+  const latestWrites = new Map<string, StateWrite>();
+  const progress = new Map<number, bigint>();
+  const rewriteLatest = async () => {
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        const n = await writer.write([...latestWrites.values()]);
+        stats.rewrites += n;
+        if (n > 0) log.warn("redis came back without our state; rewrote it", { symbols: n });
+        return;
+      } catch {
+        await sleep(backoffDelayMs(attempt, { initialDelayMs: 50, maxDelayMs: 2_000, multiplier: 2 }));
+      }
+    }
+  };
+  writer.onReconnect = () => void rewriteLatest();
+
   const eachBatch = async (p: EachBatchPayload) => {
     const receiveUs = nowUs();
-    const latest = new Map<string, MarketUpdate>();
+    const records: BookUpdate[] = [];
     for (const m of p.batch.messages) {
       stats.records++;
-      if (!m.value) {
-        stats.badRecords++;
-        continue;
-      }
-      let update: MarketUpdate;
       try {
-        update = engine.apply(fromBinary(BookUpdateSchema, m.value), receiveUs);
+        if (!m.value) throw new Error("empty record");
+        records.push(fromBinary(BookUpdateSchema, m.value));
       } catch (err) {
         stats.badRecords++;
         log.warn("undecodable record skipped", {
           offset: m.offset,
           err: err instanceof Error ? err.message : String(err),
         });
-        continue;
       }
+    }
+    // Symbols this instance has not seen yet (start, rebalance): continue their stored OFI.
+    const unseen = [...new Set(records.map((r) => r.symbol))].filter((sym) => !engine.has(sym));
+    if (unseen.length > 0) {
+      try {
+        for (const [sym, st] of await writer.loadOfi(unseen)) engine.restore(sym, st.updateId, st.ofi);
+      } catch (err) {
+        log.warn("could not load stored OFI state; starting those windows empty", { err: String(err) });
+      }
+    }
+    const latest = new Map<string, MarketUpdate>();
+    for (const rec of records) {
+      const update = engine.apply(rec, receiveUs);
       const prev = latest.get(update.symbol);
       if (prev) stats.writesSavedByDedup++;
       if (!prev || update.updateId >= prev.updateId) latest.set(update.symbol, update);
@@ -93,12 +124,25 @@ export function createComputeService(
     const publishUs = nowUs();
     for (const u of latest.values()) {
       if (u.timestamps) u.timestamps.computePublishUs = publishUs;
-      writes.push({ symbol: u.symbol, updateId: u.updateId, payload: toBinary(MarketUpdateSchema, u) });
+      const w = {
+        symbol: u.symbol,
+        updateId: u.updateId,
+        payload: toBinary(MarketUpdateSchema, u),
+        ofi: engine.ofiSnapshot(u.symbol),
+      };
+      writes.push(w);
     }
     stats.writesAttempted += writes.length;
     if (!(await writeUntilAcked(writes, p))) return; // not acked: leave offsets unresolved
+    for (const w of writes) {
+      const prev = latestWrites.get(w.symbol);
+      if (!prev || w.updateId > prev.updateId) latestWrites.set(w.symbol, w);
+    }
     const last = p.batch.messages.at(-1);
-    if (last) p.resolveOffset(last.offset);
+    if (last) {
+      p.resolveOffset(last.offset);
+      progress.set(p.batch.partition, BigInt(last.offset) + 1n);
+    }
     stats.batches++;
     await p.heartbeat();
   };
@@ -130,5 +174,6 @@ export function createComputeService(
       await writer.close();
     },
     stats: () => ({ ...stats }),
+    progress: () => progress,
   };
 }

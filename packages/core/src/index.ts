@@ -35,5 +35,6 @@ export {
   weightedObi,
   type BookSignals,
   type OfiOptions,
+  type OfiState,
   type SignalOptions,
 } from "./signals.js";

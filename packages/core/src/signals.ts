@@ -103,6 +103,12 @@ export interface OfiOptions {
   windowsMs: number[];
 }
 
+export interface OfiState {
+  prev: number[] | null;
+  times: number[];
+  values: number[];
+}
+
 export const DEFAULT_OFI_OPTIONS: Readonly<OfiOptions> = Object.freeze({ windowsMs: [1_000, 10_000] });
 
 /**
@@ -129,6 +135,24 @@ export class OfiTracker {
     this.values = [];
     this.head = 0;
     this.prev = undefined;
+  }
+
+  /** The tracker's whole state, small enough to store beside the published signals. */
+  snapshot(): OfiState {
+    return {
+      prev: this.prev ? [...this.prev] : null,
+      times: this.times.slice(this.head),
+      values: this.values.slice(this.head),
+    };
+  }
+
+  /** Continues from a stored snapshot: a restarted or rebalanced consumer gets the same OFI. */
+  restore(s: OfiState): void {
+    const p = s.prev;
+    this.prev = p && p.length === 4 ? [p[0]!, p[1]!, p[2]!, p[3]!] : undefined;
+    this.times = [...s.times];
+    this.values = [...s.values];
+    this.head = 0;
   }
 
   update(timeMs: number, bidPrice: number, bidQty: number, askPrice: number, askQty: number): number[] {

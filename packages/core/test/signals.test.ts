@@ -44,3 +44,13 @@ test("OFI memory stays bounded over a long run", () => {
   // @ts-expect-error reading a private field to check the bound
   assert.ok((t.times as number[]).length < 5_000);
 });
+
+test("an OFI tracker restored from a snapshot continues exactly like the original", () => {
+  const a = new OfiTracker();
+  const steps: [number, number, number, number, number][] = [];
+  for (let i = 0; i < 300; i++) steps.push([i * 97, 100 + (i % 7), 1 + (i % 5), 101 + (i % 7), 2 + (i % 3)]);
+  for (const s of steps.slice(0, 150)) a.update(...s);
+  const b = new OfiTracker();
+  b.restore(JSON.parse(JSON.stringify(a.snapshot())));
+  for (const s of steps.slice(150)) assert.deepEqual(b.update(...s), a.update(...s));
+});
