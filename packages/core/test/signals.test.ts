@@ -54,3 +54,20 @@ test("an OFI tracker restored from a snapshot continues exactly like the origina
   b.restore(JSON.parse(JSON.stringify(a.snapshot())));
   for (const s of steps.slice(150)) assert.deepEqual(b.update(...s), a.update(...s));
 });
+
+test("signals on books rebuilt from recorded frames match an independent Python computation", () => {
+  const { cases } = readVector<{
+    cases: { updateId: number; bids: Level[]; asks: Level[]; expected: Record<string, number> }[];
+  }>("recorded_signals.json");
+  assert.ok(cases.length >= 5);
+  for (const c of cases) {
+    const got = computeSignals(c.bids, c.asks) as Record<string, number | undefined>;
+    for (const [k, want] of Object.entries(c.expected)) {
+      const v = got[k];
+      assert.ok(
+        v !== undefined && Math.abs(v - want) <= 1e-9 * Math.max(1, Math.abs(want)),
+        `@${c.updateId} ${k}: ${v} vs ${want}`,
+      );
+    }
+  }
+});
