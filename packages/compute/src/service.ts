@@ -1,6 +1,6 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from "kafkajs";
-import { BookUpdateSchema, MarketUpdateSchema, type BookUpdate, type MarketUpdate } from "@quantcore/proto";
+import { MarketUpdateSchema, decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
 import { QuantCoreError, backoffDelayMs, createLogger, nowUs, sleep } from "@quantcore/runtime";
 import { DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from "./options.js";
 import { RedisStateWriter, type StateWrite } from "./redis-writer.js";
@@ -90,12 +90,12 @@ export function createComputeService(
 
   const eachBatch = async (p: EachBatchPayload) => {
     const receiveUs = nowUs();
-    const records: BookUpdate[] = [];
+    const records: BookUpdateFields[] = [];
     for (const m of p.batch.messages) {
       stats.records++;
       try {
         if (!m.value) throw new Error("empty record");
-        records.push(fromBinary(BookUpdateSchema, m.value));
+        records.push(decodeBookUpdate(m.value));
       } catch (err) {
         stats.badRecords++;
         log.warn("undecodable record skipped", {
@@ -113,16 +113,18 @@ export function createComputeService(
         log.warn("could not load stored OFI state; starting those windows empty", { err: String(err) });
       }
     }
-    const latest = new Map<string, MarketUpdate>();
+    // Every record feeds OFI; only the newest of each symbol becomes a write (per-batch dedup).
+    const newest = new Map<string, { rec: BookUpdateFields; ofi: number[] | undefined }>();
     for (const rec of records) {
-      const update = engine.apply(rec, receiveUs);
-      const prev = latest.get(update.symbol);
+      const ofi = engine.trackOfi(rec);
+      const prev = newest.get(rec.symbol);
       if (prev) stats.writesSavedByDedup++;
-      if (!prev || update.updateId >= prev.updateId) latest.set(update.symbol, update);
+      if (!prev || rec.updateId >= prev.rec.updateId) newest.set(rec.symbol, { rec, ofi });
     }
+    const latest = [...newest.values()].map(({ rec, ofi }) => engine.toUpdate(rec, ofi, receiveUs));
     const writes: StateWrite[] = [];
     const publishUs = nowUs();
-    for (const u of latest.values()) {
+    for (const u of latest) {
       if (u.timestamps) u.timestamps.computePublishUs = publishUs;
       const w = {
         symbol: u.symbol,

@@ -5,7 +5,7 @@ import {
   HopTimestampsSchema,
   MarketUpdateSchema,
   SignalsSchema,
-  type BookUpdate,
+  type BookUpdateFields,
   type MarketUpdate,
 } from "@quantcore/proto";
 import type { ComputeOptions } from "./options.js";
@@ -42,12 +42,8 @@ export class SignalEngine {
     return st ? JSON.stringify(st.ofi.snapshot()) : "";
   }
 
-  /** Turns one book record into the MarketUpdate bots receive (publish time set by the caller). */
-  apply(rec: BookUpdate, computeReceiveUs: number): MarketUpdate {
-    const bids: Level[] = rec.bids.map((l) => [l.price, l.quantity]);
-    const asks: Level[] = rec.asks.map((l) => [l.price, l.quantity]);
-    const s = computeSignals(bids, asks, this.opts.signals);
-
+  /** Feeds one record's top of book into the symbol's OFI windows; returns OFI per window. */
+  trackOfi(rec: BookUpdateFields): number[] | undefined {
     let st = this.symbols.get(rec.symbol);
     if (!st) {
       st = { ofi: new OfiTracker({ windowsMs: this.opts.ofiWindowsMs }), countedThrough: -1n };
@@ -58,23 +54,24 @@ export class SignalEngine {
       st.ofi.reset();
       st.countedThrough = -1n;
     }
-    let ofi1s: number | undefined;
-    let ofi10s: number | undefined;
-    const bb = bids[0];
-    const ba = asks[0];
-    if (bb && ba && rec.updateId > st.countedThrough) {
-      // Exchange time, not wall clock: a replay reproduces the live windows exactly.
-      const t = rec.exchangeEventTimeMs > 0 ? rec.exchangeEventTimeMs : rec.ingestReceiveTimeUs / 1000;
-      const v = st.ofi.update(t, bb[0], bb[1], ba[0], ba[1]);
-      ofi1s = v[0];
-      ofi10s = v[1];
-    }
+    const bb = rec.bids[0];
+    const ba = rec.asks[0];
+    if (!bb || !ba || rec.updateId <= st.countedThrough) return undefined;
+    // Exchange time, not wall clock: a replay reproduces the live windows exactly.
+    const t = rec.exchangeEventTimeMs > 0 ? rec.exchangeEventTimeMs : rec.ingestReceiveTimeUs / 1000;
+    return st.ofi.update(t, bb.price, bb.quantity, ba.price, ba.quantity);
+  }
 
+  /** The MarketUpdate bots receive for one record (publish time is set by the caller). */
+  toUpdate(rec: BookUpdateFields, ofi: number[] | undefined, computeReceiveUs: number): MarketUpdate {
+    const bids: Level[] = rec.bids.map((l) => [l.price, l.quantity]);
+    const asks: Level[] = rec.asks.map((l) => [l.price, l.quantity]);
+    const s = computeSignals(bids, asks, this.opts.signals);
     return create(MarketUpdateSchema, {
       symbol: rec.symbol,
       updateId: rec.updateId,
       snapshot: false,
-      signals: create(SignalsSchema, { ...s, ofi1s, ofi10s }),
+      signals: create(SignalsSchema, { ...s, ofi1s: ofi?.[0], ofi10s: ofi?.[1] }),
       timestamps: create(HopTimestampsSchema, {
         exchangeEventUs: rec.exchangeEventTimeMs * 1000,
         ingestReceiveUs: rec.ingestReceiveTimeUs,

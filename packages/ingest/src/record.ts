@@ -1,6 +1,5 @@
-import { create, toBinary } from "@bufbuild/protobuf";
 import type { Level } from "@quantcore/core";
-import { BookUpdateKind, BookUpdateSchema, LevelSchema } from "@quantcore/proto";
+import { BookUpdateKind, encodeBookUpdate as encode } from "@quantcore/proto";
 
 export interface RecordFields {
   symbol: string;
@@ -15,25 +14,22 @@ export interface RecordFields {
   shardId: number;
 }
 
-const toLevels = (levels: Level[]) => levels.map(([price, quantity]) => create(LevelSchema, { price, quantity }));
+const toLevels = (levels: Level[]) => levels.map(([price, quantity]) => ({ price, quantity }));
 
 /** Encodes one `order_book` record value (quantcore.v1.BookUpdate). */
 export function encodeBookUpdate(f: RecordFields): Uint8Array {
-  return toBinary(
-    BookUpdateSchema,
-    create(BookUpdateSchema, {
-      symbol: f.symbol,
-      kind: f.kind,
-      updateId: BigInt(f.updateId),
-      firstUpdateId: BigInt(f.firstUpdateId),
-      exchangeEventTimeMs: f.exchangeEventTimeMs,
-      ingestReceiveTimeUs: f.ingestReceiveTimeUs,
-      ingestProduceTimeUs: f.ingestProduceTimeUs,
-      bids: toLevels(f.bids),
-      asks: toLevels(f.asks),
-      shardId: f.shardId,
-    }),
-  );
+  return encode({
+    symbol: f.symbol,
+    kind: f.kind,
+    updateId: BigInt(f.updateId),
+    firstUpdateId: BigInt(f.firstUpdateId),
+    exchangeEventTimeMs: f.exchangeEventTimeMs,
+    ingestReceiveTimeUs: f.ingestReceiveTimeUs,
+    ingestProduceTimeUs: f.ingestProduceTimeUs,
+    bids: toLevels(f.bids),
+    asks: toLevels(f.asks),
+    shardId: f.shardId,
+  });
 }
 
 export { BookUpdateKind };
