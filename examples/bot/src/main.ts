@@ -24,11 +24,13 @@ for (let attempt = 0; !abort.signal.aborted;) {
     })) {
       attempt = 0;
       const s = u.signals;
-      const latencyMs =
-        u.timestamps && u.timestamps.ingestReceiveUs > 0 ? (nowUs() - u.timestamps.ingestReceiveUs) / 1000 : NaN;
+      const now = nowUs();
+      const t = u.timestamps;
+      const latencyMs = t && t.ingestReceiveUs > 0 ? (now - t.ingestReceiveUs) / 1000 : NaN;
+      const lastHopMs = t && t.gatewaySendUs > 0 ? (now - t.gatewaySendUs) / 1000 : NaN;
       console.log(
         `${u.symbol.padEnd(9)} id=${u.updateId} obi20=${fmt(s?.obi20)} obi5=${fmt(s?.obi5)} mid=${fmt(s?.midPrice, 2)} ` +
-          `${u.snapshot ? "snapshot" : `latency=${latencyMs.toFixed(2)}ms`}`,
+          `${u.snapshot ? "snapshot" : `latency=${latencyMs.toFixed(2)}ms (gateway->bot ${lastHopMs.toFixed(2)}ms)`}`,
       );
     }
   } catch (err) {

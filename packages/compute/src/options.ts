@@ -9,6 +9,8 @@ export interface ComputeOptions {
   fromBeginning: boolean;
   /** kafkajs defaults to 5000 ms, which would add seconds of latency on a quiet partition. */
   maxWaitTimeInMs: number;
+  /** Partitions processed at once: their Redis round trips overlap instead of queueing. */
+  partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   redisUrl: string;
@@ -24,6 +26,7 @@ export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
   groupId: "quantcore-compute",
   fromBeginning: false,
   maxWaitTimeInMs: 5,
+  partitionsConsumedConcurrently: 8,
   sessionTimeoutMs: 10_000,
   heartbeatIntervalMs: 1_000,
   redisUrl: "redis://localhost:6379",

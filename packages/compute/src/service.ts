@@ -168,7 +168,12 @@ export function createComputeService(
       }
       // Offsets are committed (periodically, by kafkajs) only up to what was resolved,
       // and a batch is resolved only after Redis acknowledged it.
-      await consumer.run({ eachBatchAutoResolve: false, autoCommitInterval: 500, eachBatch });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommitInterval: 500,
+        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
+        eachBatch,
+      });
     },
     async stop() {
       stopping = true;
