@@ -1,4 +1,4 @@
-import { DEFAULT_GATEWAY_OPTIONS, createGateway } from "@quantcore/gateway";
+import { DEFAULT_GATEWAY_OPTIONS, createGateway, loadTokens } from "@quantcore/gateway";
 import { EnvReader, createLogger } from "@quantcore/runtime";
 
 const log = createLogger("app.gateway");
@@ -11,10 +11,18 @@ const options = {
   httpPort: env.int("GATEWAY_HTTP_PORT", DEFAULT_GATEWAY_OPTIONS.httpPort, { min: 0, max: 65535 }),
   corsAllowedOrigins: env.list("GATEWAY_CORS_ORIGINS", DEFAULT_GATEWAY_OPTIONS.corsAllowedOrigins),
   maxClientLagMs: env.int("GATEWAY_MAX_CLIENT_LAG_MS", DEFAULT_GATEWAY_OPTIONS.maxClientLagMs, { min: 10 }),
+  kafkaBrokers: env.list("KAFKA_BROKERS", []),
+  kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_GATEWAY_OPTIONS.kafkaTopic),
+  computeGroupId: env.string("KAFKA_GROUP_ID", DEFAULT_GATEWAY_OPTIONS.computeGroupId),
 };
+const tokens = loadTokens({
+  operatorTokens: env.list("GATEWAY_OPERATOR_TOKENS", []),
+  botTokens: env.list("GATEWAY_BOT_TOKENS", []),
+  tokensFile: env.string("GATEWAY_TOKENS_FILE", "") || undefined,
+});
 env.done();
 
-const gateway = await createGateway(options);
+const gateway = await createGateway({ ...options, operatorTokens: tokens.operators, botTokens: tokens.bots });
 log.info("gateway listening", { grpc: gateway.grpcUrl, http: gateway.httpUrl });
 let stopping = false;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {

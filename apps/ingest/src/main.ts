@@ -20,6 +20,9 @@ const options = {
   kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_INGEST_OPTIONS.kafkaBrokers),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_INGEST_OPTIONS.kafkaTopic),
   kafkaPartitions: env.int("KAFKA_PARTITIONS", DEFAULT_INGEST_OPTIONS.kafkaPartitions, { min: 1 }),
+  // Optional: heartbeats and operator commands for the control plane.
+  redisUrl: env.string("REDIS_URL", ""),
+  redisNamespace: env.string("REDIS_NAMESPACE", DEFAULT_INGEST_OPTIONS.redisNamespace),
 };
 env.done();
 if (shardId >= shardCount) {

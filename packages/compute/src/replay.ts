@@ -16,6 +16,8 @@ export interface ReplayOptions {
   /** Where the replay writes; default `replay-<random>`. */
   replayNamespace?: string;
   timeoutMs: number;
+  /** Aborting stops the replay's consumer and rejects. */
+  signal?: AbortSignal;
 }
 
 export interface ReplayReport {
@@ -71,7 +73,7 @@ export async function replayAndCompare(
     await waitFor(
       () => [...targets].every(([p, high]) => (service.progress().get(p) ?? 0n) >= high),
       "replay to reach the high watermarks",
-      { timeoutMs: o.timeoutMs, intervalMs: 100 },
+      { timeoutMs: o.timeoutMs, intervalMs: 100, ...(o.signal ? { signal: o.signal } : {}) },
     );
   } finally {
     await service.stop();

@@ -19,6 +19,13 @@ export interface GatewayOptions {
   /** Concurrent streams per client address. */
   maxStreamsPerClient: number;
   shutdownTimeoutMs: number;
+  /** Control plane: Kafka for consumer lag and replays (empty = not available). */
+  kafkaBrokers: string[];
+  kafkaTopic: string;
+  computeGroupId: string;
+  /** Bearer tokens (from env or a file, never the repo). */
+  operatorTokens: string[];
+  botTokens: string[];
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
@@ -35,6 +42,11 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   corsAllowedOrigins: ["http://localhost:3000", "http://127.0.0.1:3000"],
   maxStreamsPerClient: 100,
   shutdownTimeoutMs: 5_000,
+  kafkaBrokers: [],
+  kafkaTopic: "order_book",
+  computeGroupId: "quantcore-compute",
+  operatorTokens: [],
+  botTokens: [],
 });
 
 export const redisKeys = (ns: string) =>

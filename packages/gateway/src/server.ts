@@ -4,7 +4,11 @@ import type { AddressInfo } from "node:net";
 import { cors as connectCors } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import { QuantCoreError, createLogger } from "@quantcore/runtime";
+import { ControlService } from "@quantcore/proto";
+import { QuantCoreError, createLogger, nowUs } from "@quantcore/runtime";
+import { authInterceptor } from "./auth.js";
+import { controlPlane } from "./control.js";
+import { SlidingLatency } from "./latency.js";
 import { FanOut } from "./fanout.js";
 import { createMetrics } from "./metrics.js";
 import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
@@ -31,7 +35,11 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   redis.on("error", (err: Error) => log.warn("redis error", { err: err.message }));
   const fanout = new FanOut(opts.redisUrl, redisKeys(opts.redisNamespace).updates);
   const metrics = createMetrics();
-  fanout.onMessage = () => metrics.messagesIn.inc();
+  const latency = new SlidingLatency(60);
+  fanout.onMessage = (u) => {
+    metrics.messagesIn.inc();
+    latency.observe(u, nowUs());
+  };
   try {
     await redis.connect();
     await fanout.start();
@@ -49,8 +57,14 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     Math.max(50, Math.min(1000, opts.maxClientLagMs / 2)),
   );
 
+  const marketData = routes({ opts, redis, fanout, metrics });
+  const control = controlPlane({ opts, redis, latency, clientCount: () => fanout.clients.size });
   const handler = connectNodeAdapter({
-    routes: routes({ opts, redis, fanout, metrics }),
+    routes: (router) => {
+      marketData(router);
+      router.service(ControlService, control);
+    },
+    interceptors: [authInterceptor({ operators: opts.operatorTokens, bots: opts.botTokens })],
     readMaxBytes: opts.readMaxBytes,
     grpc: true,
     grpcWeb: true,
@@ -139,6 +153,7 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       h1.closeIdleConnections();
       await done;
       clearTimeout(timer);
+      await control.close();
       await fanout.close();
       redis.disconnect();
     },

@@ -31,6 +31,10 @@ export interface IngestOptions {
   maxFrameBytes: number;
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
+  /** Redis for heartbeats and operator commands (control plane); "" = none. */
+  redisUrl: string;
+  redisNamespace: string;
+  heartbeatIntervalMs: number;
 }
 
 export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
@@ -53,6 +57,9 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   maxFrameBytes: 1 << 20,
   reconnectInitialDelayMs: 250,
   reconnectMaxDelayMs: 30_000,
+  redisUrl: "",
+  redisNamespace: "qc",
+  heartbeatIntervalMs: 1_000,
 });
 
 /** REST request weight of GET /api/v3/depth by limit (Binance spot, since 2023-10-19). */

@@ -13,6 +13,7 @@ import { StreamConnection } from "./connection.js";
 import { DEFAULT_INGEST_OPTIONS, type IngestOptions } from "./options.js";
 import { BatchingProducer } from "./producer.js";
 import { BookUpdateKind, encodeBookUpdate } from "./record.js";
+import { ShardHealthReporter } from "./health.js";
 import { SnapshotFetcher } from "./snapshot-fetcher.js";
 import { partitionFor } from "./universe.js";
 
@@ -204,7 +205,22 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     },
   });
 
-  return {
+  const health = opts.redisUrl
+    ? new ShardHealthReporter(
+        opts.redisUrl,
+        opts.redisNamespace,
+        opts.shardId,
+        opts.symbols,
+        () => service.stats(),
+        (cmd) => {
+          const targets = cmd.symbol ? [cmd.symbol].filter((s) => symbols.has(s)) : opts.symbols;
+          log.warn("operator asked for a resync", { symbols: targets });
+          for (const s of targets) resync(s);
+        },
+      )
+    : undefined;
+
+  const service: IngestService = {
     options: opts,
     async start() {
       producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
@@ -215,8 +231,10 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       }
       batcher = new BatchingProducer(producer, opts.kafkaTopic, opts, resync);
       connection.start();
+      await health?.start(opts.heartbeatIntervalMs);
     },
     async stop() {
+      await health?.stop();
       fetcher.close();
       await connection.stop();
       await batcher?.close();
@@ -237,4 +255,5 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       };
     },
   };
+  return service;
 }

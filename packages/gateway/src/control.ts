@@ -1,0 +1,196 @@
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import type { Redis } from "ioredis";
+import { Kafka, logLevel, type Admin } from "kafkajs";
+import { replayAndCompare } from "@quantcore/compute";
+import {
+  LayerLatencySchema,
+  PartitionLagSchema,
+  PipelineHealthSchema,
+  ReplayJobSchema,
+  ShardHealthSchema,
+  type PipelineHealth,
+  type ReplayJob,
+  type WatchPipelineHealthResponse,
+} from "@quantcore/proto";
+import { QuantCoreError, createLogger, nowUs, sleep } from "@quantcore/runtime";
+import { toConnectError } from "./errors.js";
+import type { SlidingLatency } from "./latency.js";
+import type { GatewayOptions } from "./options.js";
+
+const log = createLogger("gateway.control");
+const STALE_AFTER_MS = 5_000;
+
+interface ShardHeartbeat {
+  shardId: number;
+  symbols: string[];
+  connected: boolean;
+  framesPerSecond: number;
+  lastFrameAgeMs: number;
+  reconnects: number;
+  resyncs: number;
+  gaps: number;
+  rejectedFrames: number;
+  producerBacklog: number;
+  updatedAtMs: number;
+}
+
+export interface ControlDeps {
+  opts: GatewayOptions;
+  redis: Redis;
+  latency: SlidingLatency;
+  clientCount: () => number;
+}
+
+export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps) {
+  const jobs = new Map<string, { job: ReplayJob; abort: AbortController }>();
+  let admin: Admin | undefined;
+
+  const kafkaAdmin = async (): Promise<Admin | undefined> => {
+    if (opts.kafkaBrokers.length === 0) return undefined;
+    if (!admin) {
+      const a = new Kafka({
+        clientId: "quantcore-gateway",
+        brokers: opts.kafkaBrokers,
+        logLevel: logLevel.NOTHING,
+      }).admin();
+      await a.connect();
+      admin = a;
+    }
+    return admin;
+  };
+
+  const consumerLag = async () => {
+    try {
+      const a = await kafkaAdmin();
+      if (!a) return [];
+      const [ends, committed] = await Promise.all([
+        a.fetchTopicOffsets(opts.kafkaTopic),
+        a.fetchOffsets({ groupId: opts.computeGroupId, topics: [opts.kafkaTopic] }),
+      ]);
+      const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      return ends.map((e) => {
+        const c = done.get(e.partition) ?? -1n;
+        const from = c >= 0n ? c : BigInt(e.low);
+        const lag = BigInt(e.high) - from;
+        return create(PartitionLagSchema, { partition: e.partition, lag: lag > 0n ? lag : 0n });
+      });
+    } catch (err) {
+      log.warn("consumer lag unavailable", { err: err instanceof Error ? err.message : String(err) });
+      admin = undefined;
+      return [];
+    }
+  };
+
+  const shards = async () => {
+    const now = Date.now();
+    const raw = await redis.hgetall(`${opts.redisNamespace}:shards`);
+    return Object.values(raw)
+      .map((v) => JSON.parse(v) as ShardHeartbeat)
+      .sort((a, b) => a.shardId - b.shardId)
+      .map((h) =>
+        create(ShardHealthSchema, {
+          shardId: h.shardId,
+          symbols: h.symbols,
+          connected: h.connected && now - h.updatedAtMs < STALE_AFTER_MS,
+          framesPerSecond: h.framesPerSecond,
+          lastFrameAgeMs: h.lastFrameAgeMs,
+          reconnects: BigInt(h.reconnects),
+          resyncs: BigInt(h.resyncs),
+          gaps: BigInt(h.gaps),
+          rejectedFrames: BigInt(h.rejectedFrames),
+          producerBacklog: BigInt(h.producerBacklog),
+          stale: now - h.updatedAtMs >= STALE_AFTER_MS,
+          heartbeatAgeMs: now - h.updatedAtMs,
+        }),
+      );
+  };
+
+  const health = async (): Promise<PipelineHealth> => {
+    const now = nowUs();
+    const [s, lag] = await Promise.all([shards(), consumerLag()]);
+    return create(PipelineHealthSchema, {
+      serverTimeUs: now,
+      shards: s,
+      consumerLag: lag,
+      latency: latency.summary(now).map((l) => create(LayerLatencySchema, l)),
+      clients: clientCount(),
+      replays: [...jobs.values()].map((j) => j.job),
+    });
+  };
+
+  async function* watchPipelineHealth(
+    req: { intervalMs: number },
+    ctx: HandlerContext,
+  ): AsyncGenerator<WatchPipelineHealthResponse> {
+    const intervalMs = Math.max(100, req.intervalMs || 1000);
+    while (!ctx.signal.aborted) {
+      let h: PipelineHealth;
+      try {
+        h = await health();
+      } catch (err) {
+        throw toConnectError(QuantCoreError.infra("health", err));
+      }
+      yield { $typeName: "quantcore.v1.WatchPipelineHealthResponse", health: h };
+      await sleep(intervalMs, ctx.signal).catch(() => {});
+    }
+  }
+
+  return {
+    watchPipelineHealth,
+    async startReplay() {
+      if (opts.kafkaBrokers.length === 0)
+        throw new ConnectError("replay needs the gateway to know KAFKA_BROKERS", Code.FailedPrecondition);
+      if ([...jobs.values()].some((j) => j.job.state === "running"))
+        throw new ConnectError("a replay is already running", Code.FailedPrecondition);
+      const id = randomUUID().slice(0, 8);
+      const job = create(ReplayJobSchema, { id, state: "running", detail: "reprocessing the topic from offset 0" });
+      const abort = new AbortController();
+      jobs.set(id, { job, abort });
+      replayAndCompare({
+        kafkaBrokers: opts.kafkaBrokers,
+        kafkaTopic: opts.kafkaTopic,
+        redisUrl: opts.redisUrl,
+        liveNamespace: opts.redisNamespace,
+        replayNamespace: `${opts.redisNamespace}-replay-${id}`,
+        timeoutMs: 30 * 60_000,
+        signal: abort.signal,
+      }).then(
+        (r) => {
+          job.state = r.equal ? "equal" : "different";
+          job.detail = `${r.identical.length} identical, ${r.liveAhead.length} live ahead, ${r.mismatches.length} mismatches${r.mismatches.length ? `: ${r.mismatches.slice(0, 3).join("; ")}` : ""}`;
+        },
+        (err: unknown) => {
+          job.state = abort.signal.aborted ? "stopped" : "failed";
+          job.detail = abort.signal.aborted
+            ? "stopped by an operator"
+            : String(err instanceof Error ? err.message : err);
+        },
+      );
+      return { job };
+    },
+    async stopReplay(req: { id: string }) {
+      const j = jobs.get(req.id);
+      if (!j) throw new ConnectError(`no replay ${JSON.stringify(req.id)}`, Code.NotFound);
+      j.abort.abort();
+      return {};
+    },
+    async forceResync(req: { symbol: string; shardId: number; wholeShard: boolean }) {
+      if (!req.wholeShard && !/^[A-Z0-9]{2,20}$/.test(req.symbol)) {
+        throw new ConnectError("give a symbol, or a shard id with whole_shard = true", Code.InvalidArgument);
+      }
+      const cmd = req.wholeShard ? { type: "resync", shardId: req.shardId } : { type: "resync", symbol: req.symbol };
+      try {
+        await redis.publish(`${opts.redisNamespace}:control`, JSON.stringify(cmd));
+      } catch (err) {
+        throw toConnectError(QuantCoreError.infra("redis publish", err));
+      }
+      return {};
+    },
+    async close() {
+      for (const j of jobs.values()) j.abort.abort();
+      await admin?.disconnect().catch(() => {});
+    },
+  };
+}
