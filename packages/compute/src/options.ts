@@ -12,6 +12,8 @@ export interface ComputeOptions {
   /** Partitions processed at once: their Redis round trips overlap instead of queueing. */
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
+  /** How often acknowledged progress is committed to Kafka. */
+  commitIntervalMs: number;
   heartbeatIntervalMs: number;
   redisUrl: string;
   redisNamespace: string;
@@ -28,6 +30,7 @@ export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
   maxWaitTimeInMs: 5,
   partitionsConsumedConcurrently: 8,
   sessionTimeoutMs: 10_000,
+  commitIntervalMs: 500,
   heartbeatIntervalMs: 1_000,
   redisUrl: "redis://localhost:6379",
   redisNamespace: "qc",

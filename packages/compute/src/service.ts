@@ -74,6 +74,27 @@ export function createComputeService(
   // are written again, so symbols that send no further update are not lost.
   const latestWrites = new Map<string, StateWrite>();
   const progress = new Map<number, bigint>();
+  const committed = new Map<number, bigint>();
+  let assigned = new Set<number>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  let committing = false;
+  const commitProgress = async () => {
+    if (!consumer || committing) return;
+    const due = [...progress].filter(([p, next]) => assigned.has(p) && next > (committed.get(p) ?? -1n));
+    if (due.length === 0) return;
+    committing = true;
+    try {
+      await consumer.commitOffsets(
+        due.map(([partition, next]) => ({ topic: opts.kafkaTopic, partition, offset: next.toString() })),
+      );
+      for (const [p, next] of due) committed.set(p, next);
+    } catch (err) {
+      // A rebalance in progress, or the broker away: the next tick retries.
+      log.debug("offset commit deferred", { err: err instanceof Error ? err.message : String(err) });
+    } finally {
+      committing = false;
+    }
+  };
   const rewriteLatest = async () => {
     for (let attempt = 0; !stopping; attempt++) {
       try {
@@ -166,17 +187,28 @@ export function createComputeService(
       } catch (err) {
         throw QuantCoreError.infra("kafka consumer", err);
       }
-      // Offsets are committed (periodically, by kafkajs) only up to what was resolved,
-      // and a batch is resolved only after Redis acknowledged it.
+      // A rebalance may hand our partitions to another instance: forget what we held so we
+      // never commit an offset for a partition we no longer own.
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        assigned = new Set(e.payload.memberAssignment[opts.kafkaTopic] ?? []);
+        progress.clear();
+        committed.clear();
+      });
+      // Offsets are committed only up to batches Redis acknowledged. Our own timer rather than
+      // kafkajs's auto-commit, which only commits when another batch arrives: the tail of a
+      // stream that goes quiet would otherwise stay uncommitted and be reprocessed on restart.
+      commitTimer = setInterval(() => void commitProgress(), opts.commitIntervalMs);
       await consumer.run({
+        autoCommit: false,
         eachBatchAutoResolve: false,
-        autoCommitInterval: 500,
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
         eachBatch,
       });
     },
     async stop() {
       stopping = true;
+      clearInterval(commitTimer);
+      await commitProgress();
       await consumer?.disconnect();
       await writer.close();
     },

@@ -186,13 +186,16 @@ test("Redis restarted empty mid-stream: compute retries without committing, then
         (s, p) => s + Math.max(0, Number(p.offset)),
         0,
       );
-    await waitFor(async () => (await committed()) === SYMBOLS.length * 5, "offsets committed");
+    // Compare with the log's end rather than a count: a producer retry may legitimately duplicate a record.
+    const logEnd = async () => (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+    const endBefore = await logEnd();
+    await waitFor(async () => (await committed()) === endBefore, "offsets committed");
     await own.stop();
     // Only half the symbols send anything more: the others must come back from compute's memory.
     const movers = SYMBOLS.slice(0, 6);
     id = await produceRounds(producer, topic, movers, id, 3);
     await waitFor(() => svc.stats().redisRetries > 0, "compute retrying");
-    assert.equal(await committed(), SYMBOLS.length * 5, "nothing committed while Redis is down");
+    assert.equal(await committed(), endBefore, "nothing committed while Redis is down");
     second = await startRedis({ port: own.port });
     await waitFor(
       async () => {
@@ -202,10 +205,8 @@ test("Redis restarted empty mid-stream: compute retries without committing, then
       "state whole again",
       { timeoutMs: 30_000 },
     );
-    await waitFor(
-      async () => (await committed()) === SYMBOLS.length * 5 + movers.length * 3,
-      "offsets committed after recovery",
-    );
+    const endAfter = await logEnd();
+    await waitFor(async () => (await committed()) === endAfter, "offsets committed after recovery");
   } finally {
     await svc.stop();
     await admin.disconnect();
