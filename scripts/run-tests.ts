@@ -37,6 +37,14 @@ function step(name: string, cmd: string, args: string[], env: Record<string, str
 await step("generated code is current, buf lint", "node", ["scripts/check-generated.mjs"]);
 await step("format", "npx", ["prettier", "--check", "."]);
 await step("typecheck + lint", "npx", ["turbo", "run", "typecheck", "lint", "--output-logs=errors-only"]);
+// The browser test serves the production build of the dashboard.
+await step("build the dashboard", "npx", [
+  "turbo",
+  "run",
+  "build",
+  "--filter=@quantcore/web",
+  "--output-logs=errors-only",
+]);
 
 console.log("\n=== starting the local stack (Kafka KRaft + Redis) shared by the integration tests");
 const stack = await startStack();

@@ -52,7 +52,8 @@ export class SyntheticBook {
       const bids: WireLevel[] = [];
       const asks: WireLevel[] = [];
       for (let i = 0; i < 1000; i++) {
-        bids.push([this.px(bestBid - i * this.tick), this.size()]);
+        // Cheap coins (PEPE at 850 ticks) have fewer than 1000 bid levels above zero.
+        if (bestBid - i * this.tick > this.tick / 2) bids.push([this.px(bestBid - i * this.tick), this.size()]);
         asks.push([this.px(bestBid + (i + 1) * this.tick), this.size()]);
       }
       this.book.load(1_000_000 + Math.floor(this.rnd() * 1_000_000), bids, asks);
@@ -88,8 +89,8 @@ export class SyntheticBook {
         a.push([this.px(bestAsk), "0.00000000"]);
         if (this.rnd() < 0.5) b.push([this.px(bestAsk), this.size()]);
       }
-    } else if (r < 0.25 && bestAsk - bestBid > 1.5 * this.tick) {
-      // Improve inside the spread without crossing.
+    } else if (bestAsk - bestBid > 1.5 * this.tick && this.rnd() < 0.7) {
+      // Improve inside the spread without crossing: keeps the spread near one tick, as on Binance.
       if (this.rnd() < 0.5) b.push([this.px(bestBid + this.tick), this.size()]);
       else a.push([this.px(bestAsk - this.tick), this.size()]);
     }
@@ -97,10 +98,12 @@ export class SyntheticBook {
     for (let i = 0; i < n; i++) {
       const k = Math.floor(this.rnd() * 30);
       const del = this.rnd() < 0.2;
-      if (this.rnd() < 0.5) b.push([this.px(bestBid - k * this.tick), del ? "0.00000000" : this.size()]);
-      else a.push([this.px(bestAsk + k * this.tick), del ? "0.00000000" : this.size()]);
+      if (this.rnd() < 0.5) {
+        if (bestBid - k * this.tick > 0) b.push([this.px(bestBid - k * this.tick), del ? "0.00000000" : this.size()]);
+      } else a.push([this.px(bestAsk + k * this.tick), del ? "0.00000000" : this.size()]);
     }
-    if (this.rnd() < 0.05) b.push([this.px(bestBid - 5000 * this.tick), "0.00000000"]); // a level nobody saw
+    const unseen = bestBid - 5000 * this.tick;
+    if (this.rnd() < 0.05 && unseen > 0) b.push([this.px(unseen), "0.00000000"]); // a level nobody saw
     // Never cross: drop any bid at/above the resulting best ask and vice versa.
     const nextAsk = Math.min(...a.filter((l) => Number(l[1]) > 0).map((l) => Number(l[0])), this.book.bestAsk());
     const fb = b.filter((l) => Number(l[1]) === 0 || Number(l[0]) < nextAsk);

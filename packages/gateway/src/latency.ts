@@ -10,6 +10,7 @@ export const LAYERS = [
   ["end to end (ingest -> gateway)", "ingestReceiveUs", "gatewayReceiveUs"],
 ] as const;
 
+const MAX_US = 3_600_000_000;
 const newHistogram = () =>
   hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
 
@@ -36,7 +37,8 @@ export class SlidingLatency {
     LAYERS.forEach(([, from, to], i) => {
       const a = at(from);
       const b = at(to);
-      if (a > 0 && b >= a) slot.h[i]!.recordValue(Math.max(1, Math.round(b - a)));
+      // Over an hour is not latency but a replayed recording's old event time (or a broken clock).
+      if (a > 0 && b >= a && b - a < MAX_US) slot.h[i]!.recordValue(Math.max(1, Math.round(b - a)));
     });
   }
 

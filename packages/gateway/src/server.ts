@@ -26,7 +26,8 @@ export interface Gateway {
 }
 
 const ALLOW_METHODS = connectCors.allowedMethods.join(", ");
-const ALLOW_HEADERS = connectCors.allowedHeaders.join(", ");
+// Authorization carries the control plane's bearer token.
+const ALLOW_HEADERS = [...connectCors.allowedHeaders, "Authorization"].join(", ");
 const EXPOSE_HEADERS = connectCors.exposedHeaders.join(", ");
 
 export async function createGateway(partial: Partial<GatewayOptions> & { redisUrl: string }): Promise<Gateway> {
