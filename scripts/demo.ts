@@ -2,7 +2,9 @@
 // local stack (Kafka KRaft + Redis) -> Binance-compatible server replaying recorded frames
 // (+ synthetic books for the rest of the universe) -> ingest shards -> compute -> gateway -> bot.
 // Ctrl-C stops every process it started.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
 import { TOP30_USDT, defaultReplayFiles, startBinanceSim } from "@quantcore/binance-sim";
@@ -17,6 +19,8 @@ const syntheticRate = env.int("DEMO_SYNTHETIC_RATE", 10, { min: 0, max: 1000 });
 const grpcPort = env.int("GATEWAY_GRPC_PORT", 50051, { min: 0, max: 65535 });
 const httpPort = env.int("GATEWAY_HTTP_PORT", 8080, { min: 0, max: 65535 });
 const botSymbols = env.string("BOT_SYMBOLS", "BTCUSDT,ETHUSDT");
+const webPort = env.int("WEB_PORT", 3000, { min: 1, max: 65535 });
+const operatorToken = env.string("GATEWAY_OPERATOR_TOKENS", randomBytes(12).toString("hex"));
 env.done();
 
 const children: { name: string; proc: ChildProcess }[] = [];
@@ -33,8 +37,15 @@ const sim = await startBinanceSim({
   syntheticUpdatesPerSecond: syntheticRate,
 });
 
-function launch(name: string, script: string, extraEnv: Record<string, string>, toConsole = false): void {
-  const proc = spawn(process.execPath, ["--import", "tsx", script], {
+function launch(
+  name: string,
+  script: string,
+  extraEnv: Record<string, string>,
+  toConsole = false,
+  command?: string[],
+): void {
+  const [cmd, ...args] = command ?? [process.execPath, "--import", "tsx", script];
+  const proc = spawn(cmd!, args, {
     cwd: repoRoot,
     env: { ...process.env, ...stack.env(), ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
@@ -55,7 +66,17 @@ launch("compute", "apps/compute/src/main.ts", {});
 launch("gateway", "apps/gateway/src/main.ts", {
   GATEWAY_GRPC_PORT: String(grpcPort),
   GATEWAY_HTTP_PORT: String(httpPort),
+  GATEWAY_CORS_ORIGINS: `http://localhost:${webPort},http://127.0.0.1:${webPort}`,
+  GATEWAY_OPERATOR_TOKENS: operatorToken,
 });
+const webDir = path.join(repoRoot, "apps/web");
+if (!existsSync(path.join(webDir, ".next/BUILD_ID"))) {
+  console.log("[demo] building the dashboard (first run only)...");
+  spawnSync("npx", ["next", "build"], { cwd: webDir, stdio: "ignore" });
+}
+// node + next's own entry (not npx) so the SIGTERM at shutdown reaches the server itself.
+const nextBin = path.join(repoRoot, "node_modules/next/dist/bin/next");
+launch("web", "", {}, false, [process.execPath, nextBin, "start", "-p", String(webPort), webDir]);
 launch("bot", "examples/bot/src/main.ts", { GATEWAY_URL: `http://127.0.0.1:${grpcPort}`, SYMBOLS: botSymbols }, true);
 
 console.log(`
@@ -65,6 +86,7 @@ QuantCore demo is up.
   Redis                      ${stack.env().REDIS_URL}
   Gateway gRPC (bots)        http://127.0.0.1:${grpcPort}
   Gateway gRPC-Web/Connect   http://127.0.0.1:${httpPort}   (metrics: /metrics)
+  Dashboard                  http://127.0.0.1:${webPort}/?gateway=http://127.0.0.1:${httpPort}&token=${operatorToken}
   Logs                       ${logDir}
 The bot's updates follow. Ctrl-C stops everything.
 `);
