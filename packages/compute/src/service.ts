@@ -56,7 +56,9 @@ export function createComputeService(
   const writeUntilAcked = async (writes: StateWrite[], p: EachBatchPayload): Promise<boolean> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        stats.writesApplied += await writer.write(writes);
+        // Not `+= await`: that reads the counter before awaiting and loses concurrent batches' counts.
+        const written = await writer.write(writes);
+        stats.writesApplied += written;
         return true;
       } catch (err) {
         const e = err instanceof QuantCoreError ? err : QuantCoreError.infra("redis", err);
