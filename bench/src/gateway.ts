@@ -46,8 +46,8 @@ const gw = spawn(
       GATEWAY_GRPC_PORT: String(grpcPort),
       GATEWAY_HTTP_PORT: String(httpPort),
       LOG_LEVEL: "warn",
-    // Every bench client comes from 127.0.0.1: lift the per-address stream cap.
-    GATEWAY_MAX_STREAMS_PER_CLIENT: String(streams * 2),
+      // Every bench client comes from 127.0.0.1: lift the per-address stream cap.
+      GATEWAY_MAX_STREAMS_PER_CLIENT: String(streams * 2),
     },
     stdio: "inherit",
   },

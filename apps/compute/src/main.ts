@@ -1,5 +1,5 @@
 import { DEFAULT_COMPUTE_OPTIONS, createComputeService } from "@quantcore/compute";
-import { EnvReader, createLogger } from "@quantcore/runtime";
+import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.compute");
 const env = new EnvReader();
@@ -19,12 +19,4 @@ log.info("compute started", { groupId: options.groupId, topic: options.kafkaTopi
 
 const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
 statsTimer.unref();
-let stopping = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping", { signal: sig });
-    void service.stop().then(() => process.exit(0));
-  });
-}
+stopOnSignals(() => service.stop(), log);

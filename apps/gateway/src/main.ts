@@ -1,5 +1,5 @@
 import { DEFAULT_GATEWAY_OPTIONS, createGateway, loadTokens } from "@quantcore/gateway";
-import { EnvReader, createLogger } from "@quantcore/runtime";
+import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.gateway");
 const env = new EnvReader();
@@ -11,7 +11,9 @@ const options = {
   httpPort: env.int("GATEWAY_HTTP_PORT", DEFAULT_GATEWAY_OPTIONS.httpPort, { min: 0, max: 65535 }),
   corsAllowedOrigins: env.list("GATEWAY_CORS_ORIGINS", DEFAULT_GATEWAY_OPTIONS.corsAllowedOrigins),
   maxClientLagMs: env.int("GATEWAY_MAX_CLIENT_LAG_MS", DEFAULT_GATEWAY_OPTIONS.maxClientLagMs, { min: 10 }),
-  maxStreamsPerClient: env.int("GATEWAY_MAX_STREAMS_PER_CLIENT", DEFAULT_GATEWAY_OPTIONS.maxStreamsPerClient, { min: 1 }),
+  maxStreamsPerClient: env.int("GATEWAY_MAX_STREAMS_PER_CLIENT", DEFAULT_GATEWAY_OPTIONS.maxStreamsPerClient, {
+    min: 1,
+  }),
   kafkaBrokers: env.list("KAFKA_BROKERS", []),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_GATEWAY_OPTIONS.kafkaTopic),
   computeGroupId: env.string("KAFKA_GROUP_ID", DEFAULT_GATEWAY_OPTIONS.computeGroupId),
@@ -25,12 +27,4 @@ env.done();
 
 const gateway = await createGateway({ ...options, operatorTokens: tokens.operators, botTokens: tokens.bots });
 log.info("gateway listening", { grpc: gateway.grpcUrl, http: gateway.httpUrl });
-let stopping = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping", { signal: sig });
-    void gateway.close().then(() => process.exit(0));
-  });
-}
+stopOnSignals(() => gateway.close(), log);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_INGEST_OPTIONS, TOP30_USDT, createIngestService, shardSymbols } from "@quantcore/ingest";
-import { EnvReader, createLogger } from "@quantcore/runtime";
+import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.ingest");
 const env = new EnvReader();
@@ -41,12 +41,4 @@ log.info("ingest started", { shardId, symbols: service.options.symbols.length, w
 
 const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
 statsTimer.unref();
-let stopping = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping", { signal: sig });
-    void service.stop().then(() => process.exit(0));
-  });
-}
+stopOnSignals(() => service.stop(), log);

@@ -38,12 +38,4 @@ export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
   ofiWindowsMs: [1_000, 10_000],
 });
 
-/** Redis key layout (docs/contracts.md). */
-export function redisKeys(namespace: string) {
-  return {
-    state: `${namespace}:state`,
-    ids: `${namespace}:ids`,
-    ofi: `${namespace}:ofi`,
-    updates: `${namespace}:updates`,
-  } as const;
-}
+export { redisKeys } from "@quantcore/runtime";

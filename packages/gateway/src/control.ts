@@ -14,27 +14,21 @@ import {
   type ReplayJob,
   type WatchPipelineHealthResponse,
 } from "@quantcore/proto";
-import { QuantCoreError, createLogger, nowUs, sleep } from "@quantcore/runtime";
+import {
+  QuantCoreError,
+  createLogger,
+  nowUs,
+  redisKeys,
+  sleep,
+  type ControlCommand,
+  type ShardHeartbeat,
+} from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
 import type { SlidingLatency } from "./latency.js";
 import type { GatewayOptions } from "./options.js";
 
 const log = createLogger("gateway.control");
 const STALE_AFTER_MS = 5_000;
-
-interface ShardHeartbeat {
-  shardId: number;
-  symbols: string[];
-  connected: boolean;
-  framesPerSecond: number;
-  lastFrameAgeMs: number;
-  reconnects: number;
-  resyncs: number;
-  gaps: number;
-  rejectedFrames: number;
-  producerBacklog: number;
-  updatedAtMs: number;
-}
 
 export interface ControlDeps {
   opts: GatewayOptions;
@@ -85,7 +79,7 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
 
   const shards = async () => {
     const now = Date.now();
-    const raw = await redis.hgetall(`${opts.redisNamespace}:shards`);
+    const raw = await redis.hgetall(redisKeys(opts.redisNamespace).shards);
     return Object.values(raw)
       .map((v) => JSON.parse(v) as ShardHeartbeat)
       .sort((a, b) => a.shardId - b.shardId)
@@ -180,9 +174,11 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
       if (!req.wholeShard && !/^[A-Z0-9]{2,20}$/.test(req.symbol)) {
         throw new ConnectError("give a symbol, or a shard id with whole_shard = true", Code.InvalidArgument);
       }
-      const cmd = req.wholeShard ? { type: "resync", shardId: req.shardId } : { type: "resync", symbol: req.symbol };
+      const cmd: ControlCommand = req.wholeShard
+        ? { type: "resync", shardId: req.shardId }
+        : { type: "resync", symbol: req.symbol };
       try {
-        await redis.publish(`${opts.redisNamespace}:control`, JSON.stringify(cmd));
+        await redis.publish(redisKeys(opts.redisNamespace).control, JSON.stringify(cmd));
       } catch (err) {
         throw toConnectError(QuantCoreError.infra("redis publish", err));
       }

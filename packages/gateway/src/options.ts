@@ -49,5 +49,4 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   botTokens: [],
 });
 
-export const redisKeys = (ns: string) =>
-  ({ state: `${ns}:state`, ids: `${ns}:ids`, updates: `${ns}:updates` }) as const;
+export { redisKeys } from "@quantcore/runtime";

@@ -1,28 +1,8 @@
 import { Redis } from "ioredis";
-import { createLogger } from "@quantcore/runtime";
+import { createLogger, redisKeys, type ControlCommand, type ShardHeartbeat } from "@quantcore/runtime";
 import type { IngestStats } from "./service.js";
 
 const log = createLogger("ingest.health");
-
-export interface ShardHeartbeat {
-  shardId: number;
-  symbols: string[];
-  connected: boolean;
-  framesPerSecond: number;
-  lastFrameAgeMs: number;
-  reconnects: number;
-  resyncs: number;
-  gaps: number;
-  rejectedFrames: number;
-  producerBacklog: number;
-  updatedAtMs: number;
-}
-
-export interface ControlCommand {
-  type: "resync";
-  symbol?: string;
-  shardId?: number;
-}
 
 /**
  * Publishes this shard's heartbeat into Redis (`<ns>:shards`, field = shard id) for the
@@ -59,7 +39,7 @@ export class ShardHealthReporter {
 
   async start(intervalMs: number): Promise<void> {
     await Promise.all([this.redis.connect().catch(() => {}), this.sub.connect().catch(() => {})]);
-    await this.sub.subscribe(`${this.ns}:control`).catch(() => {});
+    await this.sub.subscribe(redisKeys(this.ns).control).catch(() => {});
     const beat = () => {
       const s = this.stats();
       const now = Date.now();
@@ -78,7 +58,7 @@ export class ShardHealthReporter {
       };
       this.lastFrames = s.frames;
       this.lastAtMs = now;
-      this.redis.hset(`${this.ns}:shards`, String(this.shardId), JSON.stringify(hb)).catch(() => {});
+      this.redis.hset(redisKeys(this.ns).shards, String(this.shardId), JSON.stringify(hb)).catch(() => {});
     };
     beat();
     this.timer = setInterval(beat, intervalMs);
