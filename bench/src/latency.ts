@@ -23,7 +23,10 @@ const symbols = ["BTCUSDT", "ETHUSDT"];
 const stack = await startStack({ topics: [] });
 const brokers = stack.kafka!.brokers;
 const topic = `order_book_bench_${run}`;
-await createTopics(brokers, [{ name: topic, partitions: 30 }]);
+await createTopics(brokers, [
+  { name: topic, partitions: 30 },
+  { name: `${topic}.dlq`, partitions: 1 },
+]);
 const sim = await startBinanceSim({ replayFiles: defaultReplayFiles(), speed, syntheticSymbols: [] });
 const ingest = createIngestService({
   wsBaseUrl: sim.wsUrl,

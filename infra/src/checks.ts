@@ -58,10 +58,9 @@ export function checkCompose(doc: unknown): string[] {
     if (asList(compute.ports).length > 0) v.push("compute: host ports prevent --scale");
   }
   const topics = services.topics;
-  const cmd = topics ? asList(topics.command).map(String) : [];
-  const at = cmd.indexOf("--partitions");
-  if (!topics || at < 0 || cmd[at + 1] !== "30" || !cmd.includes("order_book"))
-    v.push("topics: must create order_book with 30 partitions");
+  const cmd = topics ? asList(topics.command).map(String).join(" ").replace(/\s+/g, " ") : "";
+  if (!/--topic order_book --partitions 30\b/.test(cmd)) v.push("topics: must create order_book with 30 partitions");
+  if (!/--topic order_book\.dlq\b/.test(cmd)) v.push("topics: must create the dead-letter topic order_book.dlq");
   for (const [name, s] of Object.entries(services)) {
     const deps = isObj(s.depends_on) ? s.depends_on : {};
     if (name !== "topics" && "kafka" in deps && !("topics" in deps))

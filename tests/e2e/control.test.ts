@@ -35,7 +35,10 @@ before(async () => {
     brokers = stack.kafka!.brokers;
     redisUrl = stack.redis!.url;
   }
-  await createTopics(brokers, [{ name: topic, partitions: 30 }]);
+  await createTopics(brokers, [
+    { name: topic, partitions: 30 },
+    { name: `${topic}.dlq`, partitions: 1 },
+  ]);
   sim = await startBinanceSim({ syntheticSymbols: SYMBOLS, syntheticUpdatesPerSecond: 20 });
   ingest = createIngestService({
     wsBaseUrl: sim.wsUrl,

@@ -42,7 +42,10 @@ before(async () => {
     redisUrl = stack.redis!.url;
   }
   const topic = `order_book_web_${run}`;
-  await createTopics(brokers, [{ name: topic, partitions: 30 }]);
+  await createTopics(brokers, [
+    { name: topic, partitions: 30 },
+    { name: `${topic}.dlq`, partitions: 1 },
+  ]);
   sim = await startBinanceSim({
     replayFiles: defaultReplayFiles(),
     speed: 1,

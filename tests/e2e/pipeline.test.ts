@@ -36,7 +36,10 @@ before(async () => {
     redisUrl = stack.redis!.url;
   }
   const topic = `order_book_e2e_${run}`;
-  await createTopics(brokers, [{ name: topic, partitions: 30 }]);
+  await createTopics(brokers, [
+    { name: topic, partitions: 30 },
+    { name: `${topic}.dlq`, partitions: 1 },
+  ]);
   sim = await startBinanceSim({
     replayFiles: [spotReplayFile("btcusdt"), spotReplayFile("ethusdt")],
     speed: 5,

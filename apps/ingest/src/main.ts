@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
-import { DEFAULT_INGEST_OPTIONS, TOP30_USDT, createIngestService, shardSymbols } from "@quantcore/ingest";
+import path from "node:path";
+import { DEFAULT_INGEST_OPTIONS, createIngestService, parseUniverse, shardSymbols } from "@quantcore/ingest";
 import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.ingest");
 const env = new EnvReader();
-const universeFile = env.string("UNIVERSE_FILE", "");
-const universe = universeFile ? (JSON.parse(readFileSync(universeFile, "utf8")) as string[]) : [...TOP30_USDT];
+const universeFile = env.string("UNIVERSE_FILE", path.join(import.meta.dirname, "../universe.json"));
+const universe = parseUniverse(readFileSync(universeFile, "utf8"), universeFile);
 const shardId = env.int("SHARD_ID", 0, { min: 0 });
 const shardCount = env.int("SHARD_COUNT", 1, { min: 1, max: 300 });
 const explicit = env.list("SYMBOLS", []).map((s) => s.toUpperCase());
@@ -17,6 +18,14 @@ const options = {
   snapshotLimit: env.int("SNAPSHOT_LIMIT", DEFAULT_INGEST_OPTIONS.snapshotLimit, { min: 1, max: 5000 }),
   // The REST budget is per IP: shards split it.
   restWeightPerMinute: Math.floor(env.int("REST_WEIGHT_PER_MINUTE", 3000, { min: 50 }) / shardCount),
+  // So are connection attempts (Binance: 300 per 5 minutes per IP).
+  maxConnectionAttemptsPer5Min: Math.max(
+    1,
+    Math.floor(env.int("CONNECTION_ATTEMPTS_PER_5MIN", 300, { min: 1 }) / shardCount),
+  ),
+  rotateAfterMs: env.int("ROTATE_AFTER_MS", DEFAULT_INGEST_OPTIONS.rotateAfterMs, { min: 1_000 }),
+  deadLetterTopic: env.string("DEAD_LETTER_TOPIC", DEFAULT_INGEST_OPTIONS.deadLetterTopic),
+  maxQueuedRecords: env.int("MAX_QUEUED_RECORDS", DEFAULT_INGEST_OPTIONS.maxQueuedRecords, { min: 100 }),
   kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_INGEST_OPTIONS.kafkaBrokers),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_INGEST_OPTIONS.kafkaTopic),
   kafkaPartitions: env.int("KAFKA_PARTITIONS", DEFAULT_INGEST_OPTIONS.kafkaPartitions, { min: 1 }),

@@ -25,12 +25,29 @@ export interface IngestOptions {
   kafkaTopic: string;
   kafkaClientId: string;
   kafkaPartitions: number;
-  /** Records held while Kafka is slow or down; beyond it the affected books are resynced. */
+  /**
+   * Records held while Kafka is slow or down (about 1 KB each at 20 levels, so the default bounds
+   * the backlog near 100 MB); beyond it the affected books wait and are rebuilt once Kafka drains.
+   */
   maxQueuedRecords: number;
+  /** On stop, how long to wait for Kafka to take what is queued. */
+  flushTimeoutMs: number;
   maxRecordsPerBatch: number;
   maxFrameBytes: number;
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
+  /**
+   * Open an overlapping replacement connection this long after connecting; Binance closes a
+   * connection at 24 h, so the default leaves an hour of margin.
+   */
+  rotateAfterMs: number;
+  /** Longest overlap of old and new connection before the old one is closed regardless. */
+  rotationOverlapMaxMs: number;
+  /** Connection attempts this shard may make per 5 minutes (Binance: 300 per IP, shared by shards). */
+  maxConnectionAttemptsPer5Min: number;
+  /** Raw frames that failed validation go here; `{topic}` stands for kafkaTopic ("" = none). */
+  deadLetterTopic: string;
+  maxQueuedDeadLetters: number;
   /** Redis for heartbeats and operator commands (control plane); "" = none. */
   redisUrl: string;
   redisNamespace: string;
@@ -53,10 +70,16 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   kafkaClientId: "quantcore-ingest",
   kafkaPartitions: 30,
   maxQueuedRecords: 100_000,
+  flushTimeoutMs: 5_000,
   maxRecordsPerBatch: 2_000,
   maxFrameBytes: 1 << 20,
   reconnectInitialDelayMs: 250,
   reconnectMaxDelayMs: 30_000,
+  rotateAfterMs: 23 * 60 * 60 * 1000,
+  rotationOverlapMaxMs: 30_000,
+  maxConnectionAttemptsPer5Min: 30,
+  deadLetterTopic: "{topic}.dlq",
+  maxQueuedDeadLetters: 10_000,
   redisUrl: "",
   redisNamespace: "qc",
   heartbeatIntervalMs: 1_000,
@@ -69,3 +92,6 @@ export function depthRequestWeight(limit: number): number {
   if (limit <= 1000) return 50;
   return 250;
 }
+
+/** Binance closes a connection asking for more streams than this. */
+export const MAX_STREAMS_PER_CONNECTION = 1024;

@@ -19,6 +19,7 @@ export class BatchingProducer {
   private inFlight = false;
   private scheduled = false;
   private closed = false;
+  private abandoned = false;
   private idle: Array<() => void> = [];
   readonly stats = { sent: 0, batches: 0, refused: 0, sendErrors: 0 };
 
@@ -56,16 +57,28 @@ export class BatchingProducer {
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  /** Stops accepting records and waits up to `timeoutMs` for Kafka to take the rest. */
+  async close(timeoutMs = Infinity): Promise<void> {
     this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.flush().then(() => false),
+      new Promise<boolean>((resolve) => {
+        if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(true), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.abandoned = true;
+      log.error("kafka did not take the backlog before shutdown", { topic: this.topic, records: this.queue.length });
+    }
   }
 
   private async drain(): Promise<void> {
     if (this.inFlight) return;
     this.inFlight = true;
     let attempt = 0;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.abandoned) {
       const batch = this.queue.slice(0, this.opts.maxRecordsPerBatch);
       try {
         await this.producer.send({ topic: this.topic, acks: -1, messages: batch.map((r) => r.message) });

@@ -10,7 +10,8 @@ import {
 } from "@quantcore/core";
 import { QuantCoreError, createLogger, nowUs } from "@quantcore/runtime";
 import { StreamConnection } from "./connection.js";
-import { DEFAULT_INGEST_OPTIONS, type IngestOptions } from "./options.js";
+import { RollingWindowLimit } from "./limits.js";
+import { DEFAULT_INGEST_OPTIONS, MAX_STREAMS_PER_CONNECTION, type IngestOptions } from "./options.js";
 import { BatchingProducer } from "./producer.js";
 import { BookUpdateKind, encodeBookUpdate } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
@@ -28,7 +29,14 @@ export interface IngestStats {
   gaps: number;
   stale: number;
   reconnects: number;
+  /** Planned overlapping connection replacements (24 h limit, serverShutdown). */
+  rotations: number;
   snapshotRequests: number;
+  /** Raw frames written to the dead-letter topic, and those dropped because its queue was full. */
+  deadLettered: number;
+  deadLetterDropped: number;
+  /** Diffs dropped while Kafka was backed up; their books are rebuilt once it drains. */
+  droppedWhileBackedUp: number;
   rejected: Partial<Record<RejectReason | "unknown_symbol" | "binary", number>>;
   producerBacklog: number;
   lastFrameAtMs: number;
@@ -49,13 +57,47 @@ export function combinedStreamUrl(wsBaseUrl: string, symbols: string[], mode: In
   return `${wsBaseUrl.replace(/\/+$/, "")}/stream?streams=${streams}`;
 }
 
+const STREAM_SYMBOL_RE = /"stream"\s*:\s*"([a-z0-9]{1,30})@/;
+const PAYLOAD_SYMBOL_RE = /"s"\s*:\s*"([A-Z0-9]{1,30})"/;
+
+/** Best-effort symbol of a frame that failed validation: the key of its dead-letter record. */
+export function symbolOfRaw(raw: string): string {
+  const head = raw.slice(0, 4096);
+  const m = STREAM_SYMBOL_RE.exec(head);
+  if (m) return m[1]!.toUpperCase();
+  return PAYLOAD_SYMBOL_RE.exec(head)?.[1] ?? "";
+}
+
+export function deadLetterTopicOf(o: Pick<IngestOptions, "deadLetterTopic" | "kafkaTopic">): string {
+  return o.deadLetterTopic.replaceAll("{topic}", o.kafkaTopic);
+}
+
 export function createIngestService(partial: Partial<IngestOptions> = {}, deps: { kafka?: Kafka } = {}): IngestService {
   const opts: IngestOptions = { ...DEFAULT_INGEST_OPTIONS, ...partial };
   if (opts.symbols.length === 0) throw new QuantCoreError("invalid_argument", "ingest needs at least one symbol");
+  if (opts.symbols.length > MAX_STREAMS_PER_CONNECTION) {
+    throw new QuantCoreError(
+      "invalid_argument",
+      `a shard carries at most ${MAX_STREAMS_PER_CONNECTION} streams on its connection, got ${opts.symbols.length}: use more shards`,
+    );
+  }
   const symbols = new Set(opts.symbols);
   const syncs = new Map(opts.symbols.map((s) => [s, new BookSync(s, { mode: "spot" })]));
   const lastPublishedId = new Map<string, number>();
-  const counters = { frames: 0, published: 0, resets: 0, gaps: 0, stale: 0, lastFrameAtMs: 0 };
+  const counters = {
+    frames: 0,
+    published: 0,
+    resets: 0,
+    gaps: 0,
+    stale: 0,
+    rotations: 0,
+    deadLettered: 0,
+    deadLetterDropped: 0,
+    droppedWhileBackedUp: 0,
+    lastFrameAtMs: 0,
+  };
+  // Symbols whose records Kafka's backlog refused: held back until the queue drains.
+  const backedUp = new Set<string>();
   const rejected: IngestStats["rejected"] = {};
   let seq = 0;
 
@@ -68,15 +110,53 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     });
   let producer: Producer | undefined;
   let batcher: BatchingProducer | undefined;
+  let deadLetters: BatchingProducer | undefined;
 
-  const reject = (reason: keyof IngestStats["rejected"], detail: string) => {
+  /** Counts a refused frame and keeps its raw text on the dead-letter topic for inspection. */
+  const reject = (reason: keyof IngestStats["rejected"], detail: string, raw?: string, receiveUs = nowUs()) => {
     rejected[reason] = (rejected[reason] ?? 0) + 1;
     log.debug("rejected frame", { reason, detail: detail.slice(0, 200) });
+    if (raw === undefined || !deadLetters) return;
+    const symbol = symbolOfRaw(raw);
+    const accepted = deadLetters.enqueue({
+      symbol,
+      message: {
+        key: symbol || null,
+        // An oversize frame keeps only its head: the reason and size say the rest.
+        value: Buffer.from(raw.length > opts.maxFrameBytes ? raw.slice(0, opts.maxFrameBytes) : raw),
+        headers: {
+          "qc-reason": reason,
+          "qc-detail": detail.slice(0, 500),
+          "qc-shard": String(opts.shardId),
+          "qc-receive-us": String(receiveUs),
+          "qc-length": String(raw.length),
+        },
+      },
+    });
+    if (accepted) counters.deadLettered++;
   };
 
   const resync = (symbol: string) => {
     syncs.get(symbol)?.reset();
     lastPublishedId.delete(symbol);
+  };
+
+  /** Kafka refused a record (backlog full): rebuild the book once Kafka has caught up. */
+  const onBackedUp = (symbol: string) => {
+    resync(symbol);
+    backedUp.add(symbol);
+  };
+
+  /** True while `symbol` must wait for Kafka; clears once the backlog is down to half. */
+  const stillBackedUp = (symbol: string) => {
+    if (!backedUp.has(symbol)) return false;
+    if ((batcher?.backlog() ?? 0) > opts.maxQueuedRecords / 2) {
+      counters.droppedWhileBackedUp++;
+      return true;
+    }
+    backedUp.delete(symbol);
+    log.info("kafka caught up; rebuilding book", { symbol });
+    return false;
   };
 
   const publish = (
@@ -147,9 +227,10 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     },
   );
 
-  const onDiff = (ev: DepthDiff, receiveUs: number) => {
+  const onDiff = (ev: DepthDiff, receiveUs: number, raw: string) => {
     const sync = syncs.get(ev.symbol);
-    if (!sync) return reject("unknown_symbol", ev.symbol);
+    if (!sync) return reject("unknown_symbol", ev.symbol, raw, receiveUs);
+    if (stillBackedUp(ev.symbol)) return;
     const res = sync.onDiff(ev);
     switch (res.type) {
       case "applied":
@@ -164,16 +245,19 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       case "gap":
       case "crossed":
         // Only this symbol is resynced; the connection and every other book carry on.
-        counters.gaps++;
+        if (res.type === "gap") counters.gaps++;
+        else reject("crossed", `${ev.symbol} U=${ev.firstUpdateId}`, raw, receiveUs);
         log.warn("book out of sync; resyncing", { symbol: ev.symbol, type: res.type, U: ev.firstUpdateId });
         fetcher.request(ev.symbol);
         return;
     }
   };
 
-  const onPartial = (ev: PartialDepth, receiveUs: number) => {
-    if (!symbols.has(ev.symbol)) return reject("unknown_symbol", ev.symbol);
-    if (ev.lastUpdateId <= (lastPublishedId.get(ev.symbol) ?? -1)) {
+  const onPartial = (ev: PartialDepth, receiveUs: number, raw: string) => {
+    if (!symbols.has(ev.symbol)) return reject("unknown_symbol", ev.symbol, raw, receiveUs);
+    if (stillBackedUp(ev.symbol)) return;
+    const last = lastPublishedId.get(ev.symbol);
+    if (last !== undefined && ev.lastUpdateId <= last) {
       counters.stale++;
       return;
     }
@@ -181,29 +265,145 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       updateId: ev.lastUpdateId,
       top: (n: number) => ({ bids: ev.bids.slice(0, n), asks: ev.asks.slice(0, n) }),
     };
-    publish(ev.symbol, BookUpdateKind.UPDATE, book, ev.lastUpdateId, 0, receiveUs);
+    // Each partial frame is a whole top-N book; the first after (re)start or a Kafka backlog is
+    // marked RESET so consumers drop state (OFI) that spans the hole.
+    const kind = last === undefined ? BookUpdateKind.RESET : BookUpdateKind.UPDATE;
+    publish(ev.symbol, kind, book, ev.lastUpdateId, 0, receiveUs);
   };
 
-  const connection = new StreamConnection({
-    url: combinedStreamUrl(opts.wsBaseUrl, opts.symbols, opts.streamMode),
-    reconnectInitialDelayMs: opts.reconnectInitialDelayMs,
-    reconnectMaxDelayMs: opts.reconnectMaxDelayMs,
-    onOpen: () => {
-      for (const s of opts.symbols) resync(s);
-    },
-    onDown: (reason) => log.warn("stream down", { reason }),
-    onFrame: (text, receiveUs) => {
-      counters.frames++;
-      counters.lastFrameAtMs = Date.now();
-      if (text === "") return reject("binary", "binary frame");
-      const r = parseStreamFrame(text, { maxFrameBytes: opts.maxFrameBytes });
-      if (!r.ok) return reject(r.reason, r.detail);
-      const f = r.value;
-      if (f.kind === "depthUpdate") onDiff(f, receiveUs);
-      else if (f.kind === "partialDepth") onPartial(f, receiveUs);
-      else if (f.kind === "serverShutdown") connection.recycle("serverShutdown");
-    },
-  });
+  /** Routes one parsed frame; `fromCurrent` is false for the incoming connection of a rotation. */
+  const onFrame = (text: string, receiveUs: number, conn: StreamConnection) => {
+    counters.frames++;
+    counters.lastFrameAtMs = Date.now();
+    if (text === "") return reject("binary", "binary frame", "", receiveUs);
+    const r = parseStreamFrame(text, { maxFrameBytes: opts.maxFrameBytes });
+    if (!r.ok) return reject(r.reason, r.detail, text, receiveUs);
+    const f = r.value;
+    if (f.kind === "serverShutdown") return rotate("serverShutdown");
+    if (f.kind !== "depthUpdate" && f.kind !== "partialDepth") return;
+    const h = handover;
+    if (!h) {
+      if (conn !== current) return;
+      return f.kind === "depthUpdate" ? onDiff(f, receiveUs, text) : onPartial(f, receiveUs, text);
+    }
+    if (f.kind === "partialDepth") {
+      // Whole books: duplicates from the two connections are filtered by lastUpdateId.
+      onPartial(f, receiveUs, text);
+      if (conn === h.next) h.switched.add(f.symbol);
+      return maybeFinishHandover();
+    }
+    if (conn === h.next) {
+      if (h.switched.has(f.symbol)) return onDiff(f, receiveUs, text);
+      const q = h.pending.get(f.symbol) ?? [];
+      h.pending.set(f.symbol, q);
+      q.push({ ev: f, receiveUs, raw: text });
+    } else if (!h.switched.has(f.symbol)) {
+      onDiff(f, receiveUs, text);
+    }
+    tryHandOver(f.symbol, false);
+    maybeFinishHandover();
+  };
+
+  // Rotation: a new connection opens beside the old one; each symbol moves to it once the new
+  // stream continues the book without a hole (its first held diff has U <= book id + 1), then
+  // the old connection closes. No update id is missed and no book is rebuilt.
+  interface Handover {
+    next: StreamConnection;
+    pending: Map<string, Array<{ ev: DepthDiff; receiveUs: number; raw: string }>>;
+    switched: Set<string>;
+    deadline: NodeJS.Timeout;
+  }
+  let handover: Handover | undefined;
+  let current: StreamConnection;
+  let rotateTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let reconnectsBefore = 0;
+  const attempts = new RollingWindowLimit(opts.maxConnectionAttemptsPer5Min, 5 * 60_000);
+
+  const tryHandOver = (symbol: string, force: boolean) => {
+    const h = handover;
+    if (!h || h.switched.has(symbol)) return;
+    const q = h.pending.get(symbol) ?? [];
+    const sync = syncs.get(symbol);
+    if (sync?.state === "synced") {
+      const id = sync.book.updateId;
+      while (q.length > 0 && q[0]!.ev.finalUpdateId <= id) q.shift();
+      const contiguous = q.length > 0 && q[0]!.ev.firstUpdateId <= id + 1;
+      // A runaway queue means the old connection fell far behind: switch and let the gap rule decide.
+      if (!contiguous && !force && q.length < 1_000) return;
+    } else if (q.length === 0 && !force) {
+      return;
+    }
+    h.switched.add(symbol);
+    h.pending.delete(symbol);
+    for (const p of q) onDiff(p.ev, p.receiveUs, p.raw);
+  };
+
+  const maybeFinishHandover = (force = false) => {
+    const h = handover;
+    if (!h) return;
+    if (!force && h.switched.size < symbols.size) return;
+    for (const s of opts.symbols) tryHandOver(s, true);
+    clearTimeout(h.deadline);
+    const old = current;
+    reconnectsBefore += old.stats.reconnects;
+    current = h.next;
+    handover = undefined;
+    log.info("rotation complete", { from: old.name, to: current.name });
+    void old.stop();
+    scheduleRotation();
+  };
+
+  const newConnection = () =>
+    new StreamConnection({
+      url: combinedStreamUrl(opts.wsBaseUrl, opts.symbols, opts.streamMode),
+      name: `shard${opts.shardId}-conn${++connectionSeq}`,
+      reconnectInitialDelayMs: opts.reconnectInitialDelayMs,
+      reconnectMaxDelayMs: opts.reconnectMaxDelayMs,
+      attempts,
+      onFrame,
+      onOpen: (conn, reconnect) => {
+        if (conn === current && handover === undefined) {
+          scheduleRotation();
+          // Frames were missed while down: every book of this connection is rebuilt.
+          if (reconnect) for (const s of opts.symbols) resync(s);
+        } else if (handover && conn === handover.next && reconnect) {
+          // The incoming connection dropped mid-handover: it may have missed frames too.
+          maybeFinishHandover(true);
+          for (const s of opts.symbols) resync(s);
+        }
+      },
+      onDown: (conn, reason) => {
+        log.warn("stream down", { name: conn.name, reason });
+        // The old connection closed before every symbol moved (e.g. the 24 h mark came early):
+        // move them all now; any hole shows up as a gap on the next event.
+        if (handover && conn === current && !stopped) maybeFinishHandover(true);
+      },
+    });
+  let connectionSeq = 0;
+
+  /** Opens the overlapping replacement connection (24 h limit ahead, or serverShutdown). */
+  const rotate = (reason: string) => {
+    if (handover || stopped) return;
+    counters.rotations++;
+    log.info("rotating connection", { reason, from: current.name });
+    const next = newConnection();
+    handover = {
+      next,
+      pending: new Map(),
+      switched: new Set(),
+      deadline: setTimeout(() => maybeFinishHandover(true), opts.rotationOverlapMaxMs),
+    };
+    next.start();
+  };
+
+  const scheduleRotation = () => {
+    if (rotateTimer) clearTimeout(rotateTimer);
+    if (stopped) return;
+    rotateTimer = setTimeout(() => rotate("connection age"), opts.rotateAfterMs);
+    rotateTimer.unref();
+  };
+  current = newConnection();
 
   const health = opts.redisUrl
     ? new ShardHealthReporter(
@@ -229,15 +429,28 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       } catch (err) {
         throw QuantCoreError.infra("kafka connect", err);
       }
-      batcher = new BatchingProducer(producer, opts.kafkaTopic, opts, resync);
-      connection.start();
+      batcher = new BatchingProducer(producer, opts.kafkaTopic, opts, onBackedUp);
+      if (opts.deadLetterTopic) {
+        deadLetters = new BatchingProducer(
+          producer,
+          deadLetterTopicOf(opts),
+          { maxQueuedRecords: opts.maxQueuedDeadLetters, maxRecordsPerBatch: opts.maxRecordsPerBatch },
+          () => counters.deadLetterDropped++,
+        );
+      }
+      stopped = false;
+      current.start();
       await health?.start(opts.heartbeatIntervalMs);
     },
     async stop() {
+      stopped = true;
+      if (rotateTimer) clearTimeout(rotateTimer);
+      const h = handover;
+      if (h) clearTimeout(h.deadline);
       await health?.stop();
       fetcher.close();
-      await connection.stop();
-      await batcher?.close();
+      await Promise.all([current.stop(), h?.next.stop()]);
+      await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.close(opts.flushTimeoutMs)]);
       await producer?.disconnect();
     },
     stats() {
@@ -245,9 +458,9 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       for (const s of syncs.values()) if (s.state === "synced") synced++;
       return {
         shardId: opts.shardId,
-        connected: connection.isOpen(),
+        connected: current.isOpen(),
         ...counters,
-        reconnects: connection.stats.reconnects,
+        reconnects: reconnectsBefore + current.stats.reconnects,
         snapshotRequests: fetcher.stats.requests,
         rejected: { ...rejected },
         producerBacklog: batcher?.backlog() ?? 0,

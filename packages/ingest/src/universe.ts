@@ -55,3 +55,28 @@ export function partitionFor(symbol: string, universe: readonly string[], partit
   for (let k = 0; k < symbol.length; k++) h = (Math.imul(h, 31) + symbol.charCodeAt(k)) | 0;
   return Math.abs(h) % partitions;
 }
+
+/**
+ * Parses a universe file: a JSON array of symbols (or `{ "symbols": [...] }`), uppercase
+ * Binance spot names, no duplicates. Order matters: it fixes shard slices and partitions.
+ */
+export function parseUniverse(text: string, source = "universe file"): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new RangeError(`${source}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const list = Array.isArray(v) ? v : (v as { symbols?: unknown } | null)?.symbols;
+  if (!Array.isArray(list) || list.length === 0)
+    throw new RangeError(`${source}: expected a non-empty array of symbols`);
+  const seen = new Set<string>();
+  for (const s of list) {
+    if (typeof s !== "string" || !/^[A-Z0-9]{2,20}$/.test(s)) {
+      throw new RangeError(`${source}: ${JSON.stringify(s)} is not an uppercase Binance symbol`);
+    }
+    if (seen.has(s)) throw new RangeError(`${source}: ${s} is listed twice`);
+    seen.add(s);
+  }
+  return list as string[];
+}

@@ -38,3 +38,15 @@ test("symbols outside the universe still get a stable partition", () => {
   assert.equal(p, partitionFor("NEWUSDT", TOP30_USDT, 30));
   assert.ok(p >= 0 && p < 30);
 });
+
+test("the shipped universe file is the top 30, and bad universe files get a clear error", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { parseUniverse } = await import("../src/index.js");
+  const file = new URL("../../../apps/ingest/universe.json", import.meta.url);
+  assert.deepEqual(parseUniverse(readFileSync(file, "utf8")), [...TOP30_USDT]);
+  assert.deepEqual(parseUniverse('["BTCUSDT","ETHUSDT"]'), ["BTCUSDT", "ETHUSDT"]);
+  assert.throws(() => parseUniverse("{"), /not JSON/);
+  assert.throws(() => parseUniverse("[]"), /non-empty array/);
+  assert.throws(() => parseUniverse('["btcusdt"]'), /not an uppercase Binance symbol/);
+  assert.throws(() => parseUniverse('["BTCUSDT","BTCUSDT"]'), /listed twice/);
+});

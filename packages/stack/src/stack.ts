@@ -18,7 +18,10 @@ export interface StackOptions extends KafkaOptions {
 
 export const DEFAULT_STACK_OPTIONS: Readonly<StackOptions> = Object.freeze({
   ...DEFAULT_KAFKA_OPTIONS,
-  topics: [{ name: "order_book", partitions: 30 }],
+  topics: [
+    { name: "order_book", partitions: 30 },
+    { name: "order_book.dlq", partitions: 3 },
+  ],
   kafka: true,
   redis: true,
 });
