@@ -31,6 +31,8 @@ export interface IngestStats {
   reconnects: number;
   /** Planned overlapping connection replacements (24 h limit, serverShutdown). */
   rotations: number;
+  /** Symbols moved at the overlap deadline rather than on proven continuity. */
+  forcedHandovers: number;
   snapshotRequests: number;
   /** Raw frames written to the dead-letter topic, and those dropped because its queue was full. */
   deadLettered: number;
@@ -91,6 +93,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     gaps: 0,
     stale: 0,
     rotations: 0,
+    forcedHandovers: 0,
     deadLettered: 0,
     deadLetterDropped: 0,
     droppedWhileBackedUp: 0,
@@ -325,17 +328,20 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     if (!h || h.switched.has(symbol)) return;
     const q = h.pending.get(symbol) ?? [];
     const sync = syncs.get(symbol);
-    if (sync?.state === "synced") {
-      const id = sync.book.updateId;
-      while (q.length > 0 && q[0]!.ev.finalUpdateId <= id) q.shift();
-      const contiguous = q.length > 0 && q[0]!.ev.firstUpdateId <= id + 1;
-      // A runaway queue means the old connection fell far behind: switch and let the gap rule decide.
-      if (!contiguous && !force && q.length < 1_000) return;
-    } else if (q.length === 0 && !force) {
-      return;
+    if (!force) {
+      if (q.length === 0) return;
+      // The new stream may take over once its first held diff does not skip past the book
+      // (U <= id + 1): from there it carries every later id itself. If it is ahead, wait for the
+      // old connection to catch up; a runaway queue means the old one is stuck, so switch and
+      // let the gap rule decide.
+      const ahead = sync?.state === "synced" && q[0]!.ev.firstUpdateId > sync.book.updateId + 1;
+      if (ahead && q.length < 1_000) return;
+    } else {
+      counters.forcedHandovers++;
     }
     h.switched.add(symbol);
     h.pending.delete(symbol);
+    // Already-applied diffs among them are ignored as stale by the sync.
     for (const p of q) onDiff(p.ev, p.receiveUs, p.raw);
   };
 

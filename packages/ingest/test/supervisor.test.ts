@@ -27,7 +27,9 @@ test("supervisor: one process per shard with its SHARD_ID; a crashed shard alone
     onOutput: (shard, c) => seen.set(shard, c.toString().trim()),
   });
   try {
-    await waitFor(() => seen.size === 3 && sup.status().every((s) => s.pid !== undefined), { timeoutMs: 10_000 });
+    await waitFor(() => seen.size === 3 && sup.status().every((s) => s.pid !== undefined), "every shard up", {
+      timeoutMs: 10_000,
+    });
     assert.deepEqual([...seen.entries()].sort(), [
       [0, "0/3"],
       [1, "1/3"],
@@ -35,9 +37,13 @@ test("supervisor: one process per shard with its SHARD_ID; a crashed shard alone
     ]);
     const before = sup.status();
     process.kill(before[1]!.pid!, "SIGKILL");
-    await waitFor(() => sup.status()[1]!.pid !== undefined && sup.status()[1]!.pid !== before[1]!.pid, {
-      timeoutMs: 10_000,
-    });
+    await waitFor(
+      () => sup.status()[1]!.pid !== undefined && sup.status()[1]!.pid !== before[1]!.pid,
+      "shard 1 restarted",
+      {
+        timeoutMs: 10_000,
+      },
+    );
     const after = sup.status();
     assert.equal(after[1]!.restarts, 1);
     assert.equal(after[1]!.lastExit, "signal SIGKILL");

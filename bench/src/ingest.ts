@@ -1,0 +1,371 @@
+// Ingest shard throughput and memory: one ingest shard (diff mode, 30 symbols) runs in this
+// process against the Binance simulator running in a child process (bench/src/ingest-sim.ts,
+// synthetic books at BENCH_RATE diff events/s per symbol), producing to a fresh 30-partition
+// topic on a real Kafka.
+// Phase 1 (after all books synced + BENCH_WARMUP_SECONDS): BENCH_SECONDS of 1 s samples of
+// frames/s offered by the simulator, frames/s processed and records/s published by ingest,
+// and the event-loop utilisation of both processes (which one is the limit).
+// Phase 2 (soak): at least BENCH_SOAK_SECONDS and until BENCH_SOAK_FRAMES frames (default one
+// hour of Binance @100ms traffic for 30 symbols = 1.08M) went through, at most
+// BENCH_SOAK_MAX_SECONDS; RSS and heapUsed after a forced GC every 5 s, with the linear slope.
+// Usage: npm run ingest -w @quantcore/bench  [BENCH_RATE=1000] [BENCH_SECONDS=30]
+//   [BENCH_WARMUP_SECONDS=10] [BENCH_SOAK_SECONDS=120] [BENCH_SOAK_FRAMES=1080000]
+//   [BENCH_SOAK_MAX_SECONDS=600]
+import { type ChildProcess, fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { Kafka, logLevel } from "kafkajs";
+import { TOP30_USDT, createIngestService, type IngestService, type IngestStats } from "@quantcore/ingest";
+import { EnvReader, sleep, waitFor } from "@quantcore/runtime";
+import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
+import type { SimMessage, SimSample } from "./ingest-sim.js";
+import { type Summary, summarize, writeResults } from "./report.js";
+
+const env = new EnvReader();
+const rate = env.int("BENCH_RATE", 1000, { min: 1, max: 100_000 });
+const seconds = env.int("BENCH_SECONDS", 30, { min: 5 });
+const warmupSeconds = env.int("BENCH_WARMUP_SECONDS", 10, { min: 0 });
+const soakSeconds = env.int("BENCH_SOAK_SECONDS", 120, { min: 0 });
+const soakFrames = env.int("BENCH_SOAK_FRAMES", 3600 * 10 * 30, { min: 0 });
+const soakMaxSeconds = env.int("BENCH_SOAK_MAX_SECONDS", 600, { min: 0 });
+env.done();
+
+const symbols = [...TOP30_USDT];
+const hourOfTraffic = 3600 * 10 * symbols.length; // Binance @100ms: at most 10 diffs/s per symbol
+const MB = 2 ** 20;
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+// A forced GC before each memory sample, so RSS/heap reflect live data rather than GC timing.
+const gc: () => void =
+  (globalThis as { gc?: () => void }).gc ??
+  (() => {
+    v8.setFlagsFromString("--expose-gc");
+    return vm.runInNewContext("gc") as () => void;
+  })();
+
+let stack: StackHandle | undefined;
+let sim: ChildProcess | undefined;
+let ingest: IngestService | undefined;
+let ingestStopped = false;
+
+/** Stops everything started here, whatever state the run is in. */
+async function cleanup(): Promise<void> {
+  if (ingest && !ingestStopped) {
+    ingestStopped = true;
+    await ingest.stop().catch((err: unknown) => console.error("ingest stop:", err));
+  }
+  if (sim && sim.exitCode === null && sim.signalCode === null) {
+    const child = sim;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(killer);
+  }
+  await stack?.stop().catch((err: unknown) => console.error("stack stop:", err));
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    console.error(`${sig}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+/** Fails the run if the simulator child or Kafka went away (the numbers would be meaningless). */
+function checkAlive(st: IngestStats): void {
+  if (sim && (sim.exitCode !== null || sim.signalCode !== null)) throw new Error("simulator child exited mid-run");
+  if (st.producerBacklog >= 50_000) throw new Error(`Kafka is not taking records (backlog ${st.producerBacklog})`);
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 2) return NaN;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? NaN : num / den;
+}
+
+type Row = Summary & { min: number };
+const summary = (values: number[]): Row => ({
+  ...summarize(values),
+  min: values.length > 0 ? Math.min(...values) : NaN,
+});
+
+async function run(): Promise<void> {
+  const runId = randomUUID().slice(0, 8);
+  const topic = `ob_bench_ingest_${runId}`;
+  stack = await startStack({ topics: [] });
+  const brokers = stack.kafka!.brokers;
+  await createTopics(brokers, [
+    { name: topic, partitions: 30 },
+    { name: `${topic}.dlq`, partitions: 1 },
+  ]);
+
+  // ---- simulator child --------------------------------------------------------------------
+  const simSamples: SimSample[] = [];
+  const child = fork(
+    path.join(import.meta.dirname, "ingest-sim.ts"),
+    [JSON.stringify({ syntheticSymbols: symbols, syntheticUpdatesPerSecond: rate, replayFiles: [] })],
+    { execArgv: ["--import", "tsx"], cwd: path.resolve(import.meta.dirname, ".."), stdio: "inherit" },
+  );
+  sim = child;
+  const simUrls = await new Promise<{ wsUrl: string; restUrl: string }>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("simulator child not ready within 60 s")), 60_000);
+    child.once("exit", (code) => reject(new Error(`simulator child exited early (code ${code})`)));
+    child.on("message", (m: SimMessage) => {
+      if (m.type === "ready") {
+        clearTimeout(t);
+        resolve(m);
+      } else simSamples.push(m);
+    });
+  });
+
+  // ---- ingest shard (this process) ---------------------------------------------------------
+  ingest = createIngestService({
+    wsBaseUrl: simUrls.wsUrl,
+    restBaseUrl: simUrls.restUrl,
+    symbols,
+    universe: TOP30_USDT,
+    kafkaBrokers: brokers,
+    kafkaTopic: topic,
+    deadLetterTopic: `${topic}.dlq`,
+    streamMode: "diff",
+  });
+  const svc = ingest;
+  const tStart = performance.now();
+  await svc.start();
+  await waitFor(() => svc.stats().syncedSymbols === symbols.length, "every book synced", {
+    timeoutMs: 180_000,
+    intervalMs: 100,
+  });
+  const syncSeconds = (performance.now() - tStart) / 1000;
+  console.log(`all ${symbols.length} books synced after ${syncSeconds.toFixed(1)} s; warm-up ${warmupSeconds} s`);
+  await sleep(warmupSeconds * 1000);
+
+  // ---- phase 1: throughput -----------------------------------------------------------------
+  const processed: number[] = [];
+  const published: number[] = [];
+  const ingestElu: number[] = [];
+  const backlog: number[] = [];
+  const rssAfterWarmupMb = process.memoryUsage().rss / MB;
+  const p1Start = svc.stats();
+  const p1StartMs = performance.timeOrigin + performance.now();
+  const p1EluStart = performance.eventLoopUtilization();
+  let prev = p1Start;
+  let prevT = performance.now();
+  let prevElu = performance.eventLoopUtilization();
+  const loopT0 = prevT;
+  for (let i = 1; i <= seconds; i++) {
+    await sleep(Math.max(0, loopT0 + i * 1000 - performance.now()));
+    const now = performance.now();
+    const st = svc.stats();
+    const elu = performance.eventLoopUtilization(prevElu);
+    const dt = (now - prevT) / 1000;
+    processed.push((st.frames - prev.frames) / dt);
+    published.push((st.published - prev.published) / dt);
+    ingestElu.push(elu.utilization * 100);
+    backlog.push(st.producerBacklog);
+    checkAlive(st);
+    prev = st;
+    prevT = now;
+    prevElu = performance.eventLoopUtilization();
+  }
+  const p1End = svc.stats();
+  const p1EndMs = performance.timeOrigin + performance.now();
+  const p1Elu = performance.eventLoopUtilization(p1EluStart).utilization * 100;
+  const p1Seconds = (p1EndMs - p1StartMs) / 1000;
+
+  // Simulator samples inside the window (its own clock; same host, same time origin base).
+  const win = simSamples.filter((s) => s.atMs >= p1StartMs - 500 && s.atMs <= p1EndMs + 500);
+  const offered: number[] = [];
+  const simElu: number[] = [];
+  for (let i = 1; i < win.length; i++) {
+    const a = win[i - 1]!;
+    const b = win[i]!;
+    const dt = (b.atMs - a.atMs) / 1000;
+    offered.push((b.framesSent - a.framesSent) / dt);
+    const busy = b.eluActive - a.eluActive;
+    simElu.push((100 * busy) / (busy + b.eluIdle - a.eluIdle));
+  }
+  const w0 = win[0];
+  const w1 = win.at(-1);
+  const offeredMean = w0 && w1 && w1 !== w0 ? (w1.framesSent - w0.framesSent) / ((w1.atMs - w0.atMs) / 1000) : NaN;
+  const simEluMean =
+    w0 && w1 && w1 !== w0
+      ? (100 * (w1.eluActive - w0.eluActive)) / (w1.eluActive - w0.eluActive + w1.eluIdle - w0.eluIdle)
+      : NaN;
+  const processedMean = (p1End.frames - p1Start.frames) / p1Seconds;
+  const publishedMean = (p1End.published - p1Start.published) / p1Seconds;
+  console.log(
+    `phase 1: offered ${Math.round(offeredMean)} frames/s (sim ELU ${round(simEluMean)}%), processed ${Math.round(processedMean)} frames/s, ` +
+      `published ${Math.round(publishedMean)} records/s, ingest ELU ${round(p1Elu)}%`,
+  );
+
+  // ---- phase 2: soak -----------------------------------------------------------------------
+  const mem: { t: number; rssMb: number; heapMb: number }[] = [];
+  const soakStart = svc.stats();
+  const soakT0 = performance.now();
+  const sampleMem = () => {
+    gc();
+    const m = process.memoryUsage();
+    mem.push({ t: (performance.now() - soakT0) / 1000, rssMb: m.rss / MB, heapMb: m.heapUsed / MB });
+  };
+  let soakEnd = soakStart;
+  if (soakSeconds > 0 || soakFrames > 0) {
+    sampleMem();
+    for (;;) {
+      await sleep(5000);
+      sampleMem();
+      soakEnd = svc.stats();
+      checkAlive(soakEnd);
+      backlog.push(soakEnd.producerBacklog);
+      const elapsed = (performance.now() - soakT0) / 1000;
+      const frames = soakEnd.frames - soakStart.frames;
+      if (Math.round(elapsed) % 30 === 0) {
+        console.log(
+          `soak ${Math.round(elapsed)} s: ${frames} frames, rss ${round(mem.at(-1)!.rssMb)} MB, heap ${round(mem.at(-1)!.heapMb)} MB`,
+        );
+      }
+      if ((elapsed >= soakSeconds && frames >= soakFrames) || elapsed >= soakMaxSeconds) break;
+    }
+  }
+  const soakWall = (performance.now() - soakT0) / 1000;
+  const soakFramesDone = soakEnd.frames - soakStart.frames;
+  const rssSlope = slope(
+    mem.map((m) => m.t),
+    mem.map((m) => m.rssMb),
+  );
+  const heapSlope = slope(
+    mem.map((m) => m.t),
+    mem.map((m) => m.heapMb),
+  );
+
+  // ---- stop ingest; what really reached Kafka ----------------------------------------------
+  ingestStopped = true;
+  await svc.stop();
+  const final: IngestStats = svc.stats();
+  const admin = new Kafka({ clientId: "bench-ingest", brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const inKafka = offsets.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
+  const lastSim = simSamples.at(-1);
+
+  const rows: Record<string, Row> = {
+    "frames/s offered (simulator)": summary(offered),
+    "frames/s processed (ingest)": summary(processed),
+    "records/s published (ingest)": summary(published),
+    "ingest event-loop utilisation (%)": summary(ingestElu),
+    "simulator event-loop utilisation (%)": summary(simElu),
+  };
+  const memRows = {
+    rssAfterWarmupMb: round(rssAfterWarmupMb),
+    rssSoakStartMb: round(mem[0]?.rssMb ?? NaN),
+    rssEndMb: round(mem.at(-1)?.rssMb ?? NaN),
+    rssMaxMb: round(Math.max(...mem.map((m) => m.rssMb))),
+    rssSlopeMbPer10Min: round(rssSlope * 600, 2),
+    heapSoakStartMb: round(mem[0]?.heapMb ?? NaN),
+    heapEndMb: round(mem.at(-1)?.heapMb ?? NaN),
+    heapMaxMb: round(Math.max(...mem.map((m) => m.heapMb))),
+    heapSlopeMbPer10Min: round(heapSlope * 600, 2),
+  };
+  const meta = {
+    command: "npm run ingest -w @quantcore/bench",
+    machine: "2 cores, 24 GiB; Kafka, Redis, simulator (child process) and ingest on one host",
+    setup: `1 ingest shard, diff mode, ${symbols.length} synthetic symbols; simulator asked for ${rate} diffs/s per symbol (${rate * symbols.length} frames/s)`,
+    targetFramesPerSecond: 20_000,
+    warmupSeconds,
+    measuredSeconds: round(p1Seconds),
+    secondsToSyncAllBooks: round(syncSeconds),
+    requestedFramesPerSecond: rate * symbols.length,
+    offeredFramesPerSecondMean: Math.round(offeredMean),
+    processedFramesPerSecondMean: Math.round(processedMean),
+    publishedRecordsPerSecondMean: Math.round(publishedMean),
+    ingestEluPercentMean: round(p1Elu),
+    simulatorEluPercentMean: round(simEluMean),
+    ingestBusyMicrosPerFrame: round((p1Elu / 100 / processedMean) * 1e6),
+    producerBacklogMax: Math.max(...backlog),
+    limitedBy:
+      simEluMean > 90 && p1Elu < 90
+        ? "simulator (its event loop is saturated; ingest is not)"
+        : p1Elu > 90
+          ? "ingest (its event loop is saturated)"
+          : "neither event loop saturated",
+    soak: {
+      wallSeconds: round(soakWall),
+      frames: soakFramesDone,
+      trafficMinutesCarried: round((soakFramesDone / hourOfTraffic) * 60),
+      oneHourOfTrafficCarried: soakFramesDone >= hourOfTraffic,
+      samples: mem.length,
+      gcBeforeEachSample: true,
+      ...memRows,
+    },
+    totals: {
+      framesSentBySimulator: lastSim?.framesSent,
+      framesProcessed: final.frames,
+      recordsPublished: final.published,
+      recordsInKafka: inKafka,
+      gaps: final.gaps,
+      resets: final.resets,
+      stale: final.stale,
+      reconnects: final.reconnects,
+      snapshotRequests: final.snapshotRequests,
+      droppedWhileBackedUp: final.droppedWhileBackedUp,
+      rejected: final.rejected,
+    },
+    date: new Date().toISOString(),
+  };
+  writeResults("ingest", meta, rows, "per-second samples");
+
+  // A shorter markdown than writeResults' latency table: p50/min/mean per 1 s sample, plus memory.
+  const f = (n: number) => (Number.isFinite(n) ? String(round(n)) : "-");
+  const md = [
+    "# ingest",
+    "",
+    `- command: ${meta.command}`,
+    `- machine: ${meta.machine}`,
+    `- setup: ${meta.setup}; topic with 30 partitions, acks=all`,
+    `- books synced after ${meta.secondsToSyncAllBooks} s, then ${warmupSeconds} s warm-up, then ${meta.measuredSeconds} s of 1 s samples`,
+    `- limited by: ${meta.limitedBy}; target ${meta.targetFramesPerSecond} frames/s per shard`,
+    `- ingest event-loop busy time per frame: ${meta.ingestBusyMicrosPerFrame} µs (measured at the offered rate, not a capacity claim)`,
+    `- totals: ${JSON.stringify(meta.totals)}`,
+    `- date: ${meta.date}`,
+    "",
+    "| 1 s samples | p50 | min | mean | max |",
+    "|---|---:|---:|---:|---:|",
+    ...Object.entries(rows).map(([k, s]) => `| ${k} | ${f(s.p50)} | ${f(s.min)} | ${f(s.mean)} | ${f(s.max)} |`),
+    "",
+    `Soak: ${meta.soak.frames} frames in ${meta.soak.wallSeconds} s = ${meta.soak.trafficMinutesCarried} min of 30-symbol @100ms traffic ` +
+      `(${meta.soak.oneHourOfTrafficCarried ? "at least" : "LESS than"} one hour); ${meta.soak.samples} samples every 5 s after a forced GC.`,
+    "",
+    "| memory | after warm-up | soak start | end | max | slope (MB / 10 min) |",
+    "|---|---:|---:|---:|---:|---:|",
+    `| RSS (MB) | ${f(memRows.rssAfterWarmupMb)} | ${f(memRows.rssSoakStartMb)} | ${f(memRows.rssEndMb)} | ${f(memRows.rssMaxMb)} | ${memRows.rssSlopeMbPer10Min} |`,
+    `| heapUsed (MB) | - | ${f(memRows.heapSoakStartMb)} | ${f(memRows.heapEndMb)} | ${f(memRows.heapMaxMb)} | ${memRows.heapSlopeMbPer10Min} |`,
+    "",
+  ].join("\n");
+  writeFileSync(path.resolve(import.meta.dirname, "../results/ingest.md"), md);
+  console.log(md);
+}
+
+let failed = false;
+try {
+  await run();
+} catch (err) {
+  failed = true;
+  console.error(err);
+} finally {
+  await cleanup();
+}
+process.exit(failed ? 1 : 0);
