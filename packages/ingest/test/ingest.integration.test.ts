@@ -7,10 +7,10 @@ import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { createGunzip } from "node:zlib";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
-import { startBinanceSim, defaultReplayFiles, type BinanceSim, type BinanceSimOptions } from "@quantcore/binance-sim";
+import { startBinanceSim, defaultReplayFiles, type BinanceSimOptions } from "@quantcore/binance-sim";
 import { BookUpdateKind, decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
 import { waitFor } from "@quantcore/runtime";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
+import { createTopics, startKafka, startStack, type StackHandle } from "@quantcore/stack";
 import { createIngestService, deadLetterTopicOf, type IngestOptions, type IngestService } from "../src/index.js";
 
 let stack: StackHandle | undefined;
@@ -34,7 +34,8 @@ interface DeadLetter {
 }
 
 /** A simulator, one ingest shard and a consumer of both of its topics, all fresh. */
-async function rig(sim: Partial<BinanceSimOptions>, ingest: Partial<IngestOptions>) {
+async function rig(sim: Partial<BinanceSimOptions>, ingest: Partial<IngestOptions>, kafkaBrokers = brokers) {
+  const brokers = kafkaBrokers;
   const topic = `ob_ingest_${randomUUID().slice(0, 8)}`;
   const dlq = deadLetterTopicOf({ deadLetterTopic: "{topic}.dlq", kafkaTopic: topic });
   await createTopics(brokers, [
@@ -268,5 +269,47 @@ test("bad frames: counted per reason, kept raw on the dead-letter topic, and the
     assertContiguous(rg.records);
   } finally {
     await rg.close();
+  }
+});
+
+test("Kafka unreachable: the backlog stays within its bound, books wait, and after recovery each is rebuilt (RESET) rather than published with a hole", async () => {
+  // A broker of its own, frozen with SIGSTOP: connections stay open but nothing answers.
+  const kafka = await startKafka();
+  const maxQueuedRecords = 300;
+  const rg = await rig(
+    { syntheticSymbols: SYNTHETIC, syntheticUpdatesPerSecond: 50 },
+    { symbols: SYNTHETIC, maxQueuedRecords },
+    kafka.brokers,
+  );
+  let frozen = false;
+  try {
+    await waitFor(() => allSynced(rg), "every book synced", { timeoutMs: 30_000 });
+    process.kill(kafka.pid, "SIGSTOP");
+    frozen = true;
+    let maxBacklog = 0;
+    await waitFor(
+      () => {
+        const st = rg.service.stats();
+        maxBacklog = Math.max(maxBacklog, st.producerBacklog);
+        return st.droppedWhileBackedUp > 200;
+      },
+      "ingest holding books back while Kafka is frozen",
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    assert.ok(maxBacklog <= maxQueuedRecords, `backlog ${maxBacklog} > bound ${maxQueuedRecords}`);
+    assert.ok(maxBacklog >= maxQueuedRecords / 2, `the bound was reached (${maxBacklog})`);
+    process.kill(kafka.pid, "SIGCONT");
+    frozen = false;
+    await waitFor(
+      () => SYNTHETIC.every((s) => rg.resets(s) >= 2 && rg.records.get(s)!.at(-1)!.kind === BookUpdateKind.UPDATE),
+      "every book rebuilt and updating after Kafka came back",
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(rg.service.stats().gaps, 0, "no sequence gap: the holes were Kafka's, handled by rebuilding");
+    assert.ok(assertContiguous(rg.records) > 100);
+  } finally {
+    if (frozen) process.kill(kafka.pid, "SIGCONT");
+    await rg.close();
+    await kafka.stop();
   }
 });
