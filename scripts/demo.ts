@@ -61,7 +61,8 @@ function launch(
 }
 
 const busEnv = { BINANCE_WS_URL: sim.wsUrl, BINANCE_REST_URL: sim.restUrl, SHARD_COUNT: String(shards) };
-for (let i = 0; i < shards; i++) launch(`ingest-${i}`, "apps/ingest/src/main.ts", { ...busEnv, SHARD_ID: String(i) });
+// The supervisor runs the shards (each its slice of apps/ingest/universe.json) and restarts a crashed one.
+launch("ingest", "apps/ingest/src/supervisor.ts", busEnv);
 launch("compute", "apps/compute/src/main.ts", {});
 launch("gateway", "apps/gateway/src/main.ts", {
   GATEWAY_GRPC_PORT: String(grpcPort),

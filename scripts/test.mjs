@@ -1,12 +1,14 @@
 // `npm test` (also run by .ci/run): sets the machine up, then runs every check and test.
 // Plain Node on purpose: it must work before node_modules exists.
 import { spawnSync } from "node:child_process";
-import { ensureNodeModules, ensureSystem, repoRoot } from "./lib/setup.mjs";
+import { ensureGrpcurl, ensureNodeModules, ensureSystem, repoRoot } from "./lib/setup.mjs";
 
 ensureSystem(["redis", "java", "mvn", "chromium"]);
 ensureNodeModules();
+const grpcurl = ensureGrpcurl();
 const r = spawnSync("npx", ["tsx", "scripts/run-tests.ts", ...process.argv.slice(2)], {
   cwd: repoRoot,
   stdio: "inherit",
+  env: { ...process.env, ...(grpcurl ? { GRPCURL: grpcurl } : {}) },
 });
 process.exit(r.status ?? 1);

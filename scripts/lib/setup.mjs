@@ -50,6 +50,34 @@ export function ensureNodeModules() {
   }
 }
 
+const GRPCURL_MODULE = "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4";
+
+/**
+ * grpcurl for the gateway interop test, built once from the Go module proxy into the cache when
+ * Go is installed. Optional: without it that one test reports itself skipped. Returns its path or "".
+ */
+export function ensureGrpcurl() {
+  if (has("grpcurl")) return "grpcurl";
+  const bin = path.join(
+    process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? "/root", ".cache"),
+    "quantcore/bin",
+  );
+  const exe = path.join(bin, "grpcurl");
+  if (existsSync(exe)) return exe;
+  if (!has("go")) return "";
+  console.log(`[setup] go install ${GRPCURL_MODULE} (first run only)`);
+  const r = spawnSync("go", ["install", GRPCURL_MODULE], {
+    stdio: "inherit",
+    env: { ...process.env, GOBIN: bin, GOFLAGS: "-mod=mod" },
+    timeout: 8 * 60_000,
+  });
+  if (r.status !== 0 || !existsSync(exe)) {
+    console.log("[setup] grpcurl could not be built; its interop test will be skipped");
+    return "";
+  }
+  return exe;
+}
+
 export function readJson(p) {
   return JSON.parse(readFileSync(p, "utf8"));
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import http2 from "node:http2";
 import path from "node:path";
@@ -142,6 +143,58 @@ test("interop: @grpc/grpc-js loading the .proto files streams snapshot and live 
     );
   });
 });
+
+// grpcurl (Go, grpc-go) is built by the test command's set-up from the Go module proxy when Go is present.
+const grpcurl = process.env.GRPCURL ?? "";
+test(
+  "interop: grpcurl (grpc-go) with the .proto files: unary snapshot, server stream, error codes",
+  { skip: grpcurl ? false : "grpcurl not available (set GRPCURL, or install Go for the set-up to build it)" },
+  async () => {
+    await withGateway({}, async (g, ns) => {
+      await publish(ns, "SOLUSDT", 7, 0.25);
+      await publish(ns, "ADAUSDT", 9, -0.5);
+      const addr = g.grpcUrl.replace("http://", "");
+      const protoDir = path.resolve(import.meta.dirname, "../../../proto");
+      // Asynchronous on purpose: the gateway under test shares this event loop.
+      const call = (method: string, body: unknown, extra: string[] = []) =>
+        new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+          const args = [
+            "-plaintext",
+            "-import-path",
+            protoDir,
+            "-proto",
+            "quantcore/v1/market_data.proto",
+            "-d",
+            JSON.stringify(body),
+            ...extra,
+            addr,
+            `quantcore.v1.MarketDataService/${method}`,
+          ];
+          execFile(grpcurl, args, { encoding: "utf8", timeout: 20_000 }, (err, stdout, stderr) =>
+            resolve({ status: err ? Number(err.code ?? 1) || 1 : 0, stdout, stderr }),
+          );
+        });
+      const snap = await call("GetSnapshot", { symbols: ["SOLUSDT", "ADAUSDT"] });
+      assert.equal(snap.status, 0, snap.stderr);
+      const got = JSON.parse(snap.stdout) as {
+        updates: { symbol: string; updateId: string; signals: { obi20: number } }[];
+      };
+      assert.deepEqual(got.updates.map((u) => [u.symbol, u.updateId, u.signals.obi20]).sort(), [
+        ["ADAUSDT", "9", -0.5],
+        ["SOLUSDT", "7", 0.25],
+      ]);
+      const list = await call("ListSymbols", {});
+      assert.deepEqual((JSON.parse(list.stdout) as { symbols: string[] }).symbols, ["ADAUSDT", "SOLUSDT"]);
+      // The stream: the snapshot arrives, then the deadline ends the call as DEADLINE_EXCEEDED.
+      const stream = await call("StreamMarketUpdates", { symbols: ["SOLUSDT"] }, ["-max-time", "2"]);
+      assert.match(stream.stdout, /"symbol": "SOLUSDT"[\s\S]*"snapshot": true/);
+      assert.match(stream.stderr, /DeadlineExceeded/);
+      const bad = await call("GetSnapshot", { symbols: ["not a symbol"] });
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /Code: InvalidArgument/);
+    });
+  },
+);
 
 test("a stalled client is ended with RESOURCE_EXHAUSTED and does not delay the others", async () => {
   await withGateway({ maxClientLagMs: 300 }, async (g, ns) => {
