@@ -16,6 +16,8 @@ export interface SimSample {
   /** Cumulative event-loop active/idle time of this process, ms. */
   eluActive: number;
   eluIdle: number;
+  /** Cumulative user + system CPU time of this process, µs. */
+  cpuUs: number;
 }
 
 export type SimMessage = { type: "ready"; wsUrl: string; restUrl: string } | SimSample;
@@ -29,6 +31,7 @@ const sim = await startBinanceSim(opts);
 const sample = (): SimSample => {
   const st = sim.stats();
   const elu = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
   return {
     type: "stats",
     atMs: performance.timeOrigin + performance.now(),
@@ -38,6 +41,7 @@ const sample = (): SimSample => {
     connections: st.connections,
     eluActive: elu.active,
     eluIdle: elu.idle,
+    cpuUs: cpu.user + cpu.system,
   };
 };
 const timer = setInterval(() => send(sample()), 1000);

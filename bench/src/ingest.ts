@@ -18,7 +18,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, type ProducerConfig } from "kafkajs";
 import { TOP30_USDT, createIngestService, type IngestService, type IngestStats } from "@quantcore/ingest";
 import { EnvReader, sleep, waitFor } from "@quantcore/runtime";
 import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
@@ -132,16 +132,33 @@ async function run(): Promise<void> {
   });
 
   // ---- ingest shard (this process) ---------------------------------------------------------
-  ingest = createIngestService({
-    wsBaseUrl: simUrls.wsUrl,
-    restBaseUrl: simUrls.restUrl,
-    symbols,
-    universe: TOP30_USDT,
-    kafkaBrokers: brokers,
-    kafkaTopic: topic,
-    deadLetterTopic: `${topic}.dlq`,
-    streamMode: "diff",
-  });
+  // The shard's own Kafka client (same settings as the default one), with its producer's
+  // request events counted: produce requests/s, records per request, round trip (1 ms resolution).
+  const produce = { requests: 0, record: false, durations: [] as number[] };
+  const kafka = new Kafka({ clientId: "quantcore-ingest-0", brokers, logLevel: logLevel.WARN });
+  const makeProducer = kafka.producer.bind(kafka);
+  kafka.producer = (config?: ProducerConfig) => {
+    const p = makeProducer(config);
+    p.on(p.events.REQUEST, (e) => {
+      if (e.payload.apiName !== "Produce") return;
+      produce.requests++;
+      if (produce.record) produce.durations.push(e.payload.duration);
+    });
+    return p;
+  };
+  ingest = createIngestService(
+    {
+      wsBaseUrl: simUrls.wsUrl,
+      restBaseUrl: simUrls.restUrl,
+      symbols,
+      universe: TOP30_USDT,
+      kafkaBrokers: brokers,
+      kafkaTopic: topic,
+      deadLetterTopic: `${topic}.dlq`,
+      streamMode: "diff",
+    },
+    { kafka },
+  );
   const svc = ingest;
   const tStart = performance.now();
   await svc.start();
@@ -158,8 +175,12 @@ async function run(): Promise<void> {
   const published: number[] = [];
   const ingestElu: number[] = [];
   const backlog: number[] = [];
+  gc();
   const rssAfterWarmupMb = process.memoryUsage().rss / MB;
   const p1Start = svc.stats();
+  const p1Cpu = process.cpuUsage();
+  const p1Produce = { ...produce };
+  produce.record = true;
   const p1StartMs = performance.timeOrigin + performance.now();
   const p1EluStart = performance.eventLoopUtilization();
   let prev = p1Start;
@@ -183,6 +204,8 @@ async function run(): Promise<void> {
   }
   const p1End = svc.stats();
   const p1EndMs = performance.timeOrigin + performance.now();
+  produce.record = false;
+  const p1CpuUsed = process.cpuUsage(p1Cpu);
   const p1Elu = performance.eventLoopUtilization(p1EluStart).utilization * 100;
   const p1Seconds = (p1EndMs - p1StartMs) / 1000;
 
@@ -205,11 +228,23 @@ async function run(): Promise<void> {
     w0 && w1 && w1 !== w0
       ? (100 * (w1.eluActive - w0.eluActive)) / (w1.eluActive - w0.eluActive + w1.eluIdle - w0.eluIdle)
       : NaN;
+  const simCpuMean = w0 && w1 && w1 !== w0 ? (100 * (w1.cpuUs - w0.cpuUs)) / 1000 / (w1.atMs - w0.atMs) : NaN;
+  const ingestCpu = (100 * (p1CpuUsed.user + p1CpuUsed.system)) / 1000 / (p1EndMs - p1StartMs);
+  const p1Requests = produce.requests - p1Produce.requests;
+  const p1Records = p1End.published - p1Start.published;
+  const produceStats = {
+    requestsPerSecond: round(p1Requests / p1Seconds),
+    recordsPerRequest: round(p1Records / p1Requests),
+    requestRoundTripMsP50: round(summarize(produce.durations).p50),
+    requestRoundTripMsP99: round(summarize(produce.durations).p99),
+  };
+  produce.durations = [];
   const processedMean = (p1End.frames - p1Start.frames) / p1Seconds;
   const publishedMean = (p1End.published - p1Start.published) / p1Seconds;
   console.log(
     `phase 1: offered ${Math.round(offeredMean)} frames/s (sim ELU ${round(simEluMean)}%), processed ${Math.round(processedMean)} frames/s, ` +
-      `published ${Math.round(publishedMean)} records/s, ingest ELU ${round(p1Elu)}%`,
+      `published ${Math.round(publishedMean)} records/s, ingest ELU ${round(p1Elu)}% (CPU ${round(ingestCpu)}%); ` +
+      `sim CPU ${round(simCpuMean)}%; produce ${JSON.stringify(produceStats)}`,
   );
 
   // ---- phase 2: soak -----------------------------------------------------------------------
@@ -294,7 +329,11 @@ async function run(): Promise<void> {
     publishedRecordsPerSecondMean: Math.round(publishedMean),
     ingestEluPercentMean: round(p1Elu),
     simulatorEluPercentMean: round(simEluMean),
+    ingestCpuPercentMean: round(ingestCpu),
+    simulatorCpuPercentMean: round(simCpuMean),
     ingestBusyMicrosPerFrame: round((p1Elu / 100 / processedMean) * 1e6),
+    ingestCpuMicrosPerFrame: round((ingestCpu / 100 / processedMean) * 1e6),
+    kafkaProduce: produceStats,
     producerBacklogMax: Math.max(...backlog),
     limitedBy:
       simEluMean > 90 && p1Elu < 90
@@ -338,7 +377,9 @@ async function run(): Promise<void> {
     `- setup: ${meta.setup}; topic with 30 partitions, acks=all`,
     `- books synced after ${meta.secondsToSyncAllBooks} s, then ${warmupSeconds} s warm-up, then ${meta.measuredSeconds} s of 1 s samples`,
     `- limited by: ${meta.limitedBy}; target ${meta.targetFramesPerSecond} frames/s per shard`,
-    `- ingest event-loop busy time per frame: ${meta.ingestBusyMicrosPerFrame} µs (measured at the offered rate, not a capacity claim)`,
+    `- CPU (user+sys, % of one core): ingest ${meta.ingestCpuPercentMean}%, simulator ${meta.simulatorCpuPercentMean}%`,
+    `- ingest per frame at the offered rate (not a capacity claim): ${meta.ingestBusyMicrosPerFrame} µs event-loop busy, ${meta.ingestCpuMicrosPerFrame} µs CPU`,
+    `- Kafka produce: ${JSON.stringify(meta.kafkaProduce)}`,
     `- totals: ${JSON.stringify(meta.totals)}`,
     `- date: ${meta.date}`,
     "",

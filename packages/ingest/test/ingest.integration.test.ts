@@ -118,6 +118,26 @@ const SYNTHETIC = ["SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT"];
 const allSynced = (rg: { resets: (s: string) => number; records: Map<string, BookUpdateFields[]> }, n = 1) =>
   SYNTHETIC.every((s) => rg.resets(s) >= n && (rg.records.get(s)?.length ?? 0) > 5);
 
+/** A rig serving SYNTHETIC books, run through `body` once every book is synced, then closed. */
+async function withSyncedRig(
+  body: (rg: Awaited<ReturnType<typeof rig>>) => Promise<void>,
+  sim: Partial<BinanceSimOptions> = {},
+  ingest: Partial<IngestOptions> = {},
+  kafkaBrokers = brokers,
+) {
+  const rg = await rig(
+    { syntheticSymbols: SYNTHETIC, syntheticUpdatesPerSecond: 20, ...sim },
+    { symbols: SYNTHETIC, ...ingest },
+    kafkaBrokers,
+  );
+  try {
+    await waitFor(() => allSynced(rg), "every book synced", { timeoutMs: 30_000 });
+    await body(rg);
+  } finally {
+    await rg.close();
+  }
+}
+
 /** Recorded bookTicker frames, read straight from the files (not through our parser). */
 async function recordedTickers(file: string) {
   const tickers = new Map<number, { b: string; B: string; a: string; A: string }>();
@@ -172,10 +192,8 @@ for (const streamMode of ["diff", "partial"] as const) {
   });
 }
 
-test("a dropped frame: the gap is caught on the next event, that symbol alone is rebuilt, no holed book reaches Kafka", async () => {
-  const rg = await rig({ syntheticSymbols: SYNTHETIC, syntheticUpdatesPerSecond: 20 }, { symbols: SYNTHETIC });
-  try {
-    await waitFor(() => allSynced(rg), "every book synced", { timeoutMs: 30_000 });
+test("a dropped frame: the gap is caught on the next event, that symbol alone is rebuilt, no holed book reaches Kafka", () =>
+  withSyncedRig(async (rg) => {
     rg.sim.faults.dropNext("XRPUSDT");
     await waitFor(
       () => rg.resets("XRPUSDT") === 2 && (rg.records.get("XRPUSDT")?.at(-1)?.kind ?? 0) !== BookUpdateKind.RESET,
@@ -187,56 +205,42 @@ test("a dropped frame: the gap is caught on the next event, that symbol alone is
     for (const s of SYNTHETIC.filter((x) => x !== "XRPUSDT")) assert.equal(rg.resets(s), 1, `${s} was not rebuilt`);
     assert.equal(st.reconnects, 0, "the connection carried on");
     assert.ok(assertContiguous(rg.records) > 20);
-  } finally {
-    await rg.close();
-  }
-});
+  }));
 
-test("a disconnect: reconnect with backoff, every book of the connection rebuilt, ids contiguous between resets", async () => {
-  const rg = await rig({ syntheticSymbols: SYNTHETIC, syntheticUpdatesPerSecond: 20 }, { symbols: SYNTHETIC });
-  try {
-    await waitFor(() => allSynced(rg), "every book synced", { timeoutMs: 30_000 });
+test("a disconnect: reconnect with backoff, every book of the connection rebuilt, ids contiguous between resets", () =>
+  withSyncedRig(async (rg) => {
     rg.sim.faults.disconnectAll(1001, "going away");
     await waitFor(() => rg.service.stats().reconnects === 1 && allSynced(rg, 2), "reconnected and every book rebuilt", {
       timeoutMs: 30_000,
     });
     assert.ok(assertContiguous(rg.records) > 20);
-  } finally {
-    await rg.close();
-  }
-});
+  }));
 
-test("connection rotation (24 h made 3 s) and serverShutdown: overlapping handover, no update id missed, no book rebuilt", async () => {
-  const rg = await rig(
-    { syntheticSymbols: SYNTHETIC, syntheticUpdatesPerSecond: 20, maxConnectionLifetimeMs: 3_000 },
-    { symbols: SYNTHETIC, rotateAfterMs: 1_500, rotationOverlapMaxMs: 1_000 },
-  );
-  try {
-    await waitFor(() => allSynced(rg), "every book synced", { timeoutMs: 30_000 });
-    await waitFor(() => rg.service.stats().rotations >= 3, "three rotations", { timeoutMs: 30_000 });
-    rg.sim.faults.sendServerShutdown();
-    await waitFor(() => rg.service.stats().rotations >= 4, "serverShutdown rotation", { timeoutMs: 10_000 });
-    const before = new Map(SYNTHETIC.map((s) => [s, rg.records.get(s)!.length]));
-    await waitFor(
-      () => SYNTHETIC.every((s) => rg.records.get(s)!.length > before.get(s)! + 10),
-      "updates flowing on the new connection",
-      { timeoutMs: 10_000 },
-    );
-    const st = rg.service.stats();
-    assert.equal(st.gaps, 0);
-    assert.equal(st.reconnects, 0, "the server's 3 s close never hit a live connection");
-    assert.equal(st.forcedHandovers, 0, "every symbol moved on proven continuity, not at the deadline");
-    for (const s of SYNTHETIC) assert.equal(rg.resets(s), 1, `${s} was rebuilt`);
-    assert.ok(assertContiguous(rg.records) > 100);
-  } finally {
-    await rg.close();
-  }
-});
+test("connection rotation (24 h made 3 s) and serverShutdown: overlapping handover, no update id missed, no book rebuilt", () =>
+  withSyncedRig(
+    async (rg) => {
+      await waitFor(() => rg.service.stats().rotations >= 3, "three rotations", { timeoutMs: 30_000 });
+      rg.sim.faults.sendServerShutdown();
+      await waitFor(() => rg.service.stats().rotations >= 4, "serverShutdown rotation", { timeoutMs: 10_000 });
+      const before = new Map(SYNTHETIC.map((s) => [s, rg.records.get(s)!.length]));
+      await waitFor(
+        () => SYNTHETIC.every((s) => rg.records.get(s)!.length > before.get(s)! + 10),
+        "updates flowing on the new connection",
+        { timeoutMs: 10_000 },
+      );
+      const st = rg.service.stats();
+      assert.equal(st.gaps, 0);
+      assert.equal(st.reconnects, 0, "the server's 3 s close never hit a live connection");
+      assert.equal(st.forcedHandovers, 0, "every symbol moved on proven continuity, not at the deadline");
+      for (const s of SYNTHETIC) assert.equal(rg.resets(s), 1, `${s} was rebuilt`);
+      assert.ok(assertContiguous(rg.records) > 100);
+    },
+    { maxConnectionLifetimeMs: 3_000 },
+    { rotateAfterMs: 1_500, rotationOverlapMaxMs: 1_000 },
+  ));
 
-test("bad frames: counted per reason, kept raw on the dead-letter topic, and the books carry on", async () => {
-  const rg = await rig({ syntheticSymbols: SYNTHETIC, syntheticUpdatesPerSecond: 20 }, { symbols: SYNTHETIC });
-  try {
-    await waitFor(() => allSynced(rg), "every book synced", { timeoutMs: 30_000 });
+test("bad frames: counted per reason, kept raw on the dead-letter topic, and the books carry on", () =>
+  withSyncedRig(async (rg) => {
     const w = (data: string) => `{"stream":"solusdt@depth@100ms","data":${data}}`;
     const bad = [
       ["first_after_final", w('{"e":"depthUpdate","E":1,"s":"SOLUSDT","U":9,"u":8,"b":[],"a":[]}')],
@@ -267,49 +271,46 @@ test("bad frames: counted per reason, kept raw on the dead-letter topic, and the
     await waitFor(() => rg.records.get("SOLUSDT")!.length > count + 5, "SOLUSDT still updating", { timeoutMs: 10_000 });
     assert.equal(rg.resets("SOLUSDT"), 1, "bad frames that carry no update do not cost a rebuild");
     assertContiguous(rg.records);
-  } finally {
-    await rg.close();
-  }
-});
+  }));
 
 test("Kafka unreachable: the backlog stays within its bound, books wait, and after recovery each is rebuilt (RESET) rather than published with a hole", async () => {
   // A broker of its own, frozen with SIGSTOP: connections stay open but nothing answers.
   const kafka = await startKafka();
   const maxQueuedRecords = 300;
-  const rg = await rig(
-    { syntheticSymbols: SYNTHETIC, syntheticUpdatesPerSecond: 50 },
-    { symbols: SYNTHETIC, maxQueuedRecords },
-    kafka.brokers,
-  );
   let frozen = false;
   try {
-    await waitFor(() => allSynced(rg), "every book synced", { timeoutMs: 30_000 });
-    process.kill(kafka.pid, "SIGSTOP");
-    frozen = true;
-    let maxBacklog = 0;
-    await waitFor(
-      () => {
-        const st = rg.service.stats();
-        maxBacklog = Math.max(maxBacklog, st.producerBacklog);
-        return st.droppedWhileBackedUp > 200;
+    await withSyncedRig(
+      async (rg) => {
+        process.kill(kafka.pid, "SIGSTOP");
+        frozen = true;
+        let maxBacklog = 0;
+        await waitFor(
+          () => {
+            const st = rg.service.stats();
+            maxBacklog = Math.max(maxBacklog, st.producerBacklog);
+            return st.droppedWhileBackedUp > 200;
+          },
+          "ingest holding books back while Kafka is frozen",
+          { timeoutMs: 30_000, intervalMs: 20 },
+        );
+        assert.ok(maxBacklog <= maxQueuedRecords, `backlog ${maxBacklog} > bound ${maxQueuedRecords}`);
+        assert.ok(maxBacklog >= maxQueuedRecords / 2, `the bound was reached (${maxBacklog})`);
+        process.kill(kafka.pid, "SIGCONT");
+        frozen = false;
+        await waitFor(
+          () => SYNTHETIC.every((s) => rg.resets(s) >= 2 && rg.records.get(s)!.at(-1)!.kind === BookUpdateKind.UPDATE),
+          "every book rebuilt and updating after Kafka came back",
+          { timeoutMs: 60_000 },
+        );
+        assert.equal(rg.service.stats().gaps, 0, "no sequence gap: the holes were Kafka's, handled by rebuilding");
+        assert.ok(assertContiguous(rg.records) > 100);
       },
-      "ingest holding books back while Kafka is frozen",
-      { timeoutMs: 30_000, intervalMs: 20 },
+      { syntheticUpdatesPerSecond: 50 },
+      { maxQueuedRecords },
+      kafka.brokers,
     );
-    assert.ok(maxBacklog <= maxQueuedRecords, `backlog ${maxBacklog} > bound ${maxQueuedRecords}`);
-    assert.ok(maxBacklog >= maxQueuedRecords / 2, `the bound was reached (${maxBacklog})`);
-    process.kill(kafka.pid, "SIGCONT");
-    frozen = false;
-    await waitFor(
-      () => SYNTHETIC.every((s) => rg.resets(s) >= 2 && rg.records.get(s)!.at(-1)!.kind === BookUpdateKind.UPDATE),
-      "every book rebuilt and updating after Kafka came back",
-      { timeoutMs: 60_000 },
-    );
-    assert.equal(rg.service.stats().gaps, 0, "no sequence gap: the holes were Kafka's, handled by rebuilding");
-    assert.ok(assertContiguous(rg.records) > 100);
   } finally {
     if (frozen) process.kill(kafka.pid, "SIGCONT");
-    await rg.close();
     await kafka.stop();
   }
 });

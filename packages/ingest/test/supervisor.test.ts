@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { waitFor } from "@quantcore/runtime";
+import { isAlive } from "@quantcore/stack";
 import { superviseShards } from "../src/index.js";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test("supervisor: one process per shard with its SHARD_ID; a crashed shard alone is restarted; stop ends all", async () => {
   const seen = new Map<number, string>();
@@ -52,7 +44,7 @@ test("supervisor: one process per shard with its SHARD_ID; a crashed shard alone
     const pids = after.map((s) => s.pid!);
     await sup.stop();
     assert.ok(
-      pids.every((p) => !alive(p)),
+      pids.every((p) => !isAlive(p)),
       "stop terminated every shard",
     );
   } finally {

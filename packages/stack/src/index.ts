@@ -9,4 +9,4 @@ export {
   type KafkaOptions,
   type TopicSpec,
 } from "./kafka.js";
-export { freePort } from "./proc.js";
+export { freePort, isAlive } from "./proc.js";

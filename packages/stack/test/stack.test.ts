@@ -3,16 +3,7 @@ import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
 import { Redis } from "ioredis";
-import { startRedis, startStack } from "../src/index.js";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { isAlive, startRedis, startStack } from "../src/index.js";
 
 test("startRedis serves, and stop() leaves no process behind", async () => {
   const r = await startRedis();
@@ -24,7 +15,7 @@ test("startRedis serves, and stop() leaves no process behind", async () => {
   } finally {
     await r.stop();
   }
-  assert.equal(alive(r.pid), false);
+  assert.equal(isAlive(r.pid), false);
 });
 
 test("startStack: a KRaft broker with order_book on 30 partitions that kafkajs can produce to and consume from", async () => {
@@ -57,6 +48,6 @@ test("startStack: a KRaft broker with order_book on 30 partitions that kafkajs c
   } finally {
     await stack.stop();
   }
-  assert.equal(alive(stack.kafka!.pid), false);
-  assert.equal(alive(stack.redis!.pid), false);
+  assert.equal(isAlive(stack.kafka!.pid), false);
+  assert.equal(isAlive(stack.redis!.pid), false);
 });
