@@ -7,22 +7,36 @@ export class SimBook {
   lastUpdateId = 0;
   readonly bids = new Map<string, string>();
   readonly asks = new Map<string, string>();
+  // Cached best prices (undefined = recompute): the generator asks for them several times per event.
+  private bb: number | undefined;
+  private ba: number | undefined;
 
   load(lastUpdateId: number, bids: WireLevel[], asks: WireLevel[]): void {
     this.bids.clear();
     this.asks.clear();
+    this.bb = this.ba = undefined;
     this.apply(bids, asks);
     this.lastUpdateId = lastUpdateId;
   }
 
   apply(bids: WireLevel[], asks: WireLevel[]): void {
     for (const [p, q] of bids) {
-      if (Number(q) === 0) this.bids.delete(p);
-      else this.bids.set(p, q);
+      const x = Number(p);
+      if (Number(q) === 0) {
+        if (this.bids.delete(p) && this.bb !== undefined && x >= this.bb) this.bb = undefined;
+      } else {
+        this.bids.set(p, q);
+        if (this.bb !== undefined && x > this.bb) this.bb = x;
+      }
     }
     for (const [p, q] of asks) {
-      if (Number(q) === 0) this.asks.delete(p);
-      else this.asks.set(p, q);
+      const x = Number(p);
+      if (Number(q) === 0) {
+        if (this.asks.delete(p) && this.ba !== undefined && x <= this.ba) this.ba = undefined;
+      } else {
+        this.asks.set(p, q);
+        if (this.ba !== undefined && x < this.ba) this.ba = x;
+      }
     }
   }
 
@@ -36,14 +50,20 @@ export class SimBook {
   }
 
   bestBid(): number {
-    let b = -Infinity;
-    for (const p of this.bids.keys()) b = Math.max(b, Number(p));
-    return b;
+    if (this.bb === undefined) {
+      let b = -Infinity;
+      for (const p of this.bids.keys()) b = Math.max(b, Number(p));
+      this.bb = b;
+    }
+    return this.bb;
   }
 
   bestAsk(): number {
-    let a = Infinity;
-    for (const p of this.asks.keys()) a = Math.min(a, Number(p));
-    return a;
+    if (this.ba === undefined) {
+      let a = Infinity;
+      for (const p of this.asks.keys()) a = Math.min(a, Number(p));
+      this.ba = a;
+    }
+    return this.ba;
   }
 }

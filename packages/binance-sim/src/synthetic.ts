@@ -120,8 +120,8 @@ export class SyntheticBook {
   private refill(): void {
     const mid = this.book.bids.size > 0 ? this.book.bestBid() : this.book.bestAsk() - this.tick;
     for (let i = 1; i <= 50; i++) {
-      if (this.book.asks.size < 50) this.book.asks.set(this.px(mid + i * this.tick), this.size());
-      if (this.book.bids.size < 50) this.book.bids.set(this.px(mid - (i - 1) * this.tick), this.size());
+      if (this.book.asks.size < 50) this.book.apply([], [[this.px(mid + i * this.tick), this.size()]]);
+      if (this.book.bids.size < 50) this.book.apply([[this.px(mid - (i - 1) * this.tick), this.size()]], []);
     }
   }
 }

@@ -141,3 +141,23 @@ test("ping is sent and a client that never pongs is disconnected", async () => {
     await s.close();
   }
 });
+
+test("synthetic books: cached best prices always equal a full scan, ids chain, never crossed", async () => {
+  const { SyntheticBook } = await import("../src/synthetic.js");
+  for (const [i, symbol] of ["BTCUSDT", "PEPEUSDT", "SHIBUSDT"].entries()) {
+    const gen = new SyntheticBook(symbol, 7 + i);
+    let prevU = gen.book.lastUpdateId;
+    for (let k = 0; k < 5_000; k++) {
+      const e = gen.next();
+      assert.equal(e.U, prevU + 1, `${symbol}: U continues u`);
+      prevU = e.u;
+      let bb = -Infinity;
+      for (const p of gen.book.bids.keys()) bb = Math.max(bb, Number(p));
+      let ba = Infinity;
+      for (const p of gen.book.asks.keys()) ba = Math.min(ba, Number(p));
+      assert.equal(gen.book.bestBid(), bb);
+      assert.equal(gen.book.bestAsk(), ba);
+      assert.ok(bb < ba, `${symbol}: crossed at event ${k}`);
+    }
+  }
+});

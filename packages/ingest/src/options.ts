@@ -33,6 +33,8 @@ export interface IngestOptions {
   /** On stop, how long to wait for Kafka to take what is queued. */
   flushTimeoutMs: number;
   maxRecordsPerBatch: number;
+  /** Least time between two produce requests: batches records under load (adds at most this much latency). */
+  minSendIntervalMs: number;
   maxFrameBytes: number;
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
@@ -72,6 +74,7 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   maxQueuedRecords: 100_000,
   flushTimeoutMs: 5_000,
   maxRecordsPerBatch: 2_000,
+  minSendIntervalMs: 1,
   maxFrameBytes: 1 << 20,
   reconnectInitialDelayMs: 250,
   reconnectMaxDelayMs: 30_000,

@@ -440,7 +440,11 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
         deadLetters = new BatchingProducer(
           producer,
           deadLetterTopicOf(opts),
-          { maxQueuedRecords: opts.maxQueuedDeadLetters, maxRecordsPerBatch: opts.maxRecordsPerBatch },
+          {
+            maxQueuedRecords: opts.maxQueuedDeadLetters,
+            maxRecordsPerBatch: opts.maxRecordsPerBatch,
+            minSendIntervalMs: opts.minSendIntervalMs,
+          },
           () => counters.deadLetterDropped++,
         );
       }
