@@ -7,7 +7,12 @@ const options = {
   kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_COMPUTE_OPTIONS.kafkaBrokers),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_COMPUTE_OPTIONS.kafkaTopic),
   groupId: env.string("KAFKA_GROUP_ID", DEFAULT_COMPUTE_OPTIONS.groupId),
-  fromBeginning: env.oneOf("FROM_BEGINNING", ["true", "false"] as const, "false") === "true",
+  fromBeginning:
+    env.oneOf(
+      "FROM_BEGINNING",
+      ["true", "false"] as const,
+      String(DEFAULT_COMPUTE_OPTIONS.fromBeginning) as "true" | "false",
+    ) === "true",
   redisUrl: env.string("REDIS_URL", DEFAULT_COMPUTE_OPTIONS.redisUrl),
   redisNamespace: env.string("REDIS_NAMESPACE", DEFAULT_COMPUTE_OPTIONS.redisNamespace),
 };

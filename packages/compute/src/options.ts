@@ -6,6 +6,12 @@ export interface ComputeOptions {
   kafkaClientId: string;
   /** Consumer group: instances sharing it split the partitions; a new group replays the log. */
   groupId: string;
+  /**
+   * Where a partition the group never committed starts. True (Kappa: the state is a fold over
+   * the log, and writes are id-guarded, so re-reading is harmless): nothing is ever skipped.
+   * False starts at the log end: faster first start, but records produced before the first
+   * commit of a partition are skipped if its owner dies before committing.
+   */
   fromBeginning: boolean;
   /** kafkajs defaults to 5000 ms, which would add seconds of latency on a quiet partition. */
   maxWaitTimeInMs: number;
@@ -26,7 +32,7 @@ export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
   kafkaTopic: "order_book",
   kafkaClientId: "quantcore-compute",
   groupId: "quantcore-compute",
-  fromBeginning: false,
+  fromBeginning: true,
   maxWaitTimeInMs: 5,
   partitionsConsumedConcurrently: 8,
   sessionTimeoutMs: 10_000,

@@ -167,6 +167,9 @@ export function createComputeService(
     if (last) {
       p.resolveOffset(last.offset);
       progress.set(p.batch.partition, BigInt(last.offset) + 1n);
+      // A partition's first progress is committed at once: until then a takeover would start
+      // it from the reset policy rather than from here.
+      if (!committed.has(p.batch.partition)) void commitProgress();
     }
     stats.batches++;
     await p.heartbeat();
