@@ -110,9 +110,13 @@ export function routes(deps: ServiceDeps) {
     fanout.clients.add(box);
     metrics.clients.inc();
     const sent = new Map<string, bigint>();
-    const stamp = (u: MarketUpdate, snapshot: boolean) => {
-      u.snapshot = snapshot;
-      if (u.timestamps) u.timestamps.gatewaySendUs = nowUs();
+    // The fan-out hands every client the same object: each stream stamps its own shallow copy.
+    const stamp = (shared: MarketUpdate, snapshot: boolean) => {
+      const u: MarketUpdate = {
+        ...shared,
+        snapshot,
+        timestamps: shared.timestamps && { ...shared.timestamps, gatewaySendUs: nowUs() },
+      };
       sent.set(u.symbol, u.updateId);
       metrics.observe(u);
       metrics.messagesOut.inc();
