@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import {
@@ -78,9 +79,36 @@ async function readStateRetrying(
 
 const respond = (event: StreamMarketUpdatesResponse["event"]) => create(StreamMarketUpdatesResponseSchema, { event });
 
+/** The field number of `update` in StreamMarketUpdatesResponse's oneof. */
+const UPDATE_FIELD_NO = 1;
+
+/** One live update as every stream sends it: stamped once, encoded at most once. */
+interface Stamped {
+  update: MarketUpdate;
+  /** Length-prefixed MarketUpdate bytes, for binary streams. */
+  wire: Uint8Array | undefined;
+}
+
 export function routes(deps: ServiceDeps) {
   const { opts, redis, fanout, metrics } = deps;
   const perPeer = new Map<string, number>();
+  // Keyed by the fan-out's decoded object, so it lives exactly as long as some mailbox holds it.
+  const stamped = new WeakMap<MarketUpdate, Stamped>();
+  /** Stamps the gateway-send time once per update (when the first stream sends it) and observes its latency once. */
+  const stampShared = (shared: MarketUpdate): Stamped => {
+    let s = stamped.get(shared);
+    if (!s) {
+      const update: MarketUpdate = {
+        ...shared,
+        snapshot: false,
+        timestamps: shared.timestamps && { ...shared.timestamps, gatewaySendUs: nowUs() },
+      };
+      s = { update, wire: undefined };
+      stamped.set(shared, s);
+      metrics.observe(update);
+    }
+    return s;
+  };
 
   async function* streamMarketUpdates(
     req: { symbols: string[]; maxUpdatesPerSecond: number },
@@ -110,20 +138,33 @@ export function routes(deps: ServiceDeps) {
     fanout.clients.add(box);
     metrics.clients.inc();
     const sent = new Map<string, bigint>();
-    // The fan-out hands every client the same object: each stream stamps its own shallow copy.
-    const stamp = (shared: MarketUpdate, snapshot: boolean) => {
-      const u: MarketUpdate = {
-        ...shared,
-        snapshot,
-        timestamps: shared.timestamps && { ...shared.timestamps, gatewaySendUs: nowUs() },
-      };
+    // Binary codecs (gRPC, gRPC-Web, Connect+proto) get the shared encoding; JSON gets objects.
+    const binary = !/json/i.test(ctx.requestHeader.get("content-type") ?? "");
+    const snapshotOf = (u: MarketUpdate) => {
+      u.snapshot = true;
+      if (u.timestamps) u.timestamps.gatewaySendUs = nowUs();
       sent.set(u.symbol, u.updateId);
-      metrics.observe(u);
       metrics.messagesOut.inc();
       return respond({ case: "update", value: u });
     };
+    const liveOf = (shared: MarketUpdate) => {
+      const s = stampShared(shared);
+      sent.set(shared.symbol, shared.updateId);
+      metrics.messagesOut.inc();
+      if (!binary) return respond({ case: "update", value: s.update });
+      // Serializing a message per client was the fan-out's main cost: the encoded update rides
+      // as the (known to every client) `update` field, written verbatim by protobuf-es.
+      if (!s.wire) {
+        const w = new BinaryWriter();
+        w.bytes(toBinary(MarketUpdateSchema, s.update));
+        s.wire = w.finish();
+      }
+      const r = create(StreamMarketUpdatesResponseSchema);
+      r.$unknown = [{ no: UPDATE_FIELD_NO, wireType: WireType.LengthDelimited, data: s.wire }];
+      return r;
+    };
     try {
-      for (const u of await readState(redis, opts.redisNamespace, symbols)) yield stamp(u, true);
+      for (const u of await readState(redis, opts.redisNamespace, symbols)) yield snapshotOf(u);
       while (!ctx.signal.aborted) {
         await box.waitMs(opts.keepaliveIntervalMs, ctx.signal);
         if (ctx.signal.aborted) break;
@@ -133,8 +174,7 @@ export function routes(deps: ServiceDeps) {
           box.resetReason = undefined;
           sent.clear();
           yield respond({ case: "reset", value: create(StreamResetSchema, { reason }) });
-          for (const u of await readStateRetrying(redis, opts.redisNamespace, symbols, ctx.signal))
-            yield stamp(u, true);
+          for (const u of await readStateRetrying(redis, opts.redisNamespace, symbols, ctx.signal)) yield snapshotOf(u);
           continue;
         }
         const batch = box.take(Date.now());
@@ -144,7 +184,7 @@ export function routes(deps: ServiceDeps) {
         }
         for (const u of batch) {
           if ((sent.get(u.symbol) ?? -1n) >= u.updateId) continue;
-          yield stamp(u, false);
+          yield liveOf(u);
         }
         // Only rate-capped symbols are pending: wait out the interval instead of spinning.
         if (batch.length === 0) await sleep(box.minIntervalMs, ctx.signal).catch(() => {});

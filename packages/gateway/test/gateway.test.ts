@@ -185,9 +185,15 @@ test(
       ]);
       const list = await call("ListSymbols", {});
       assert.deepEqual((JSON.parse(list.stdout) as { symbols: string[] }).symbols, ["ADAUSDT", "SOLUSDT"]);
-      // The stream: the snapshot arrives, then the deadline ends the call as DEADLINE_EXCEEDED.
-      const stream = await call("StreamMarketUpdates", { symbols: ["SOLUSDT"] }, ["-max-time", "2"]);
-      assert.match(stream.stdout, /"symbol": "SOLUSDT"[\s\S]*"snapshot": true/);
+      // The stream: the snapshot arrives, then the deadline ends the call as DEADLINE_EXCEEDED
+      // (generous: grpcurl starts, dials and parses the .proto files within it on a busy machine).
+      // A live update is published once grpcurl's stream is registered.
+      const streaming = call("StreamMarketUpdates", { symbols: ["SOLUSDT"] }, ["-max-time", "6"]);
+      await waitFor(() => g.clientCount() === 1, "grpcurl's stream registered", { timeoutMs: 6_000 });
+      await publish(ns, "SOLUSDT", 8, 0.75);
+      const stream = await streaming;
+      assert.match(stream.stdout, /"updateId": "7"[\s\S]*"snapshot": true/, stream.stderr);
+      assert.match(stream.stdout, /"updateId": "8"[\s\S]*"obi20": 0.75/, "the live update, sent as shared bytes");
       assert.match(stream.stderr, /DeadlineExceeded/);
       const bad = await call("GetSnapshot", { symbols: ["not a symbol"] });
       assert.notEqual(bad.status, 0);
