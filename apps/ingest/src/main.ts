@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_INGEST_OPTIONS, createIngestService, parseUniverse, shardSymbols } from "@quantcore/ingest";
+import {
+  DEFAULT_INGEST_OPTIONS,
+  MARKET_ENDPOINTS,
+  createIngestService,
+  parseUniverse,
+  shardSymbols,
+} from "@quantcore/ingest";
 import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.ingest");
@@ -10,14 +16,18 @@ const universe = parseUniverse(readFileSync(universeFile, "utf8"), universeFile)
 const shardId = env.int("SHARD_ID", 0, { min: 0 });
 const shardCount = env.int("SHARD_COUNT", 1, { min: 1, max: 300 });
 const explicit = env.list("SYMBOLS", []).map((s) => s.toUpperCase());
+const market = env.oneOf("BINANCE_MARKET", ["spot", "usdm"] as const, DEFAULT_INGEST_OPTIONS.market);
 const options = {
-  wsBaseUrl: env.string("BINANCE_WS_URL", DEFAULT_INGEST_OPTIONS.wsBaseUrl),
-  restBaseUrl: env.string("BINANCE_REST_URL", DEFAULT_INGEST_OPTIONS.restBaseUrl),
+  market,
+  wsBaseUrl: env.string("BINANCE_WS_URL", MARKET_ENDPOINTS[market].wsBaseUrl),
+  restBaseUrl: env.string("BINANCE_REST_URL", MARKET_ENDPOINTS[market].restBaseUrl),
   streamMode: env.oneOf("STREAM_MODE", ["diff", "partial"] as const, DEFAULT_INGEST_OPTIONS.streamMode),
   publishDepth: env.int("PUBLISH_DEPTH", DEFAULT_INGEST_OPTIONS.publishDepth, { min: 1, max: 1000 }),
   snapshotLimit: env.int("SNAPSHOT_LIMIT", DEFAULT_INGEST_OPTIONS.snapshotLimit, { min: 1, max: 5000 }),
-  // The REST budget is per IP: shards split it.
-  restWeightPerMinute: Math.floor(env.int("REST_WEIGHT_PER_MINUTE", 3000, { min: 50 }) / shardCount),
+  // The REST budget is per IP (spot 6000/min, USD-M 2400/min): shards split half of it.
+  restWeightPerMinute: Math.floor(
+    env.int("REST_WEIGHT_PER_MINUTE", market === "usdm" ? 1200 : 3000, { min: 50 }) / shardCount,
+  ),
   // So are connection attempts (Binance: 300 per 5 minutes per IP).
   maxConnectionAttemptsPer5Min: Math.max(
     1,

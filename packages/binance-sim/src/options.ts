@@ -46,8 +46,9 @@ export const DEFAULT_SIM_OPTIONS: Readonly<BinanceSimOptions> = Object.freeze({
   maxBufferedBytes: 4 << 20,
 });
 
-/** GET /api/v3/depth weight by limit (since 2023-10-19). */
-export function depthWeight(limit: number): number {
+/** Depth snapshot weight by limit: GET /api/v3/depth (since 2023-10-19) or USD-M GET /fapi/v1/depth. */
+export function depthWeight(limit: number, futures = false): number {
+  if (futures) return limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20;
   if (limit <= 100) return 5;
   if (limit <= 500) return 25;
   if (limit <= 1000) return 50;

@@ -33,6 +33,8 @@ interface SymbolState {
   replaying: boolean;
   synced: boolean;
   lastTop?: string;
+  /** Replayed from a USD-M recording: its synthetic continuation carries T and pu too. */
+  futures?: boolean;
 }
 
 export interface SimStats {
@@ -180,7 +182,10 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
 
   const diffText = (e: DiffEvent) => {
     const stream = `${e.symbol.toLowerCase()}@depth@100ms`;
-    const data = { e: "depthUpdate", E: Date.now(), s: e.symbol, U: e.U, u: e.u, b: e.b, a: e.a };
+    const now = Date.now();
+    const data = state.get(e.symbol)?.futures
+      ? { e: "depthUpdate", E: now, T: now, s: e.symbol, U: e.U, u: e.u, pu: e.U - 1, b: e.b, a: e.a }
+      : { e: "depthUpdate", E: now, s: e.symbol, U: e.U, u: e.u, b: e.b, a: e.a };
     return `{"stream":"${stream}","data":${JSON.stringify(data)}}`;
   };
 
@@ -274,7 +279,8 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
       if (Date.now() < stalledUntil) await waitDrained();
       const kind = sm[2]!;
       if (kind.startsWith("depth")) {
-        const d = (JSON.parse(json) as { data: RecordedDiff }).data;
+        const d = (JSON.parse(json) as { data: RecordedDiff & { pu?: number } }).data;
+        if (d.pu !== undefined) st.futures = true;
         if (d.u <= st.book.lastUpdateId) continue;
         if (staleNext.has(symbol)) {
           staleBooks.set(symbol, { id: st.book.lastUpdateId, top: st.book.top(5000) });
@@ -307,7 +313,9 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
       res.writeHead(status, { "content-type": "application/json;charset=UTF-8", ...headers });
       res.end(JSON.stringify(body));
     };
-    if (url.pathname !== "/api/v3/depth") return json(404, { code: -1000, msg: "Unknown endpoint." });
+    // Spot and USD-M snapshot paths; a USD-M recording replays through the same book.
+    const futures = url.pathname === "/fapi/v1/depth";
+    if (url.pathname !== "/api/v3/depth" && !futures) return json(404, { code: -1000, msg: "Unknown endpoint." });
     stats.restRequests++;
     const now = Date.now();
     const w = weights.get(ip) ?? { used: [], limited: false, banUntil: 0, bans: 0 };
@@ -323,7 +331,7 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
       );
     }
     const limit = Math.min(5000, Math.max(1, Number(url.searchParams.get("limit") ?? 100) || 100));
-    const weight = depthWeight(limit);
+    const weight = depthWeight(limit, futures);
     if (usedNow + weight > o.restWeightPerMinute) {
       const retryAfterS = Math.max(1, Math.ceil(((w.used[0]?.[0] ?? now) + 60_000 - now) / 1000));
       if (w.limited) {

@@ -128,12 +128,16 @@ export class BookSync {
     // Fully old (also a duplicate of the last applied event): quantities are absolute, so
     // skipping it loses nothing and publishes nothing twice.
     if (ev.finalUpdateId <= id) {
+      // USD-M: a snapshot taken exactly at an event boundary includes the event ending at its
+      // lastUpdateId; the next one then chains to it by `pu`, so the first-event rule is met.
+      if (this.firstAfterSnapshot && ev.finalUpdateId === id) this.firstAfterSnapshot = false;
       this.c.stale++;
       return { type: "ignored_stale", event: ev };
     }
     let contiguous: boolean;
     if (this.opts.mode === "spot") contiguous = ev.firstUpdateId <= id + 1;
-    else if (this.firstAfterSnapshot) contiguous = ev.firstUpdateId <= id && id <= ev.finalUpdateId;
+    else if (this.firstAfterSnapshot)
+      contiguous = (ev.firstUpdateId <= id && id <= ev.finalUpdateId) || ev.prevFinalUpdateId === id;
     else contiguous = ev.prevFinalUpdateId === id;
     if (!contiguous) {
       this.c.gaps++;

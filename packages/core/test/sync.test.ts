@@ -169,6 +169,32 @@ test("usdm: first event must straddle the snapshot, then pu must chain", () => {
   assert.equal(s.onDiff(diff(130, 140, [], [], 125)).type, "gap");
 });
 
+test("usdm: a snapshot taken exactly at an event boundary (u == lastUpdateId) chains on by pu", () => {
+  // The event ending at L was buffered: it is already in the snapshot, and the next chains to it.
+  const a = new BookSync("X", { mode: "usdm" });
+  a.onDiff(diff(90, 100, [], [], 89));
+  a.onDiff(diff(101, 110, [], [], 100));
+  const r = a.onSnapshot(snap(100));
+  assert.ok(r.type === "synced" && r.book.updateId === 110, JSON.stringify(r).slice(0, 200));
+  assert.equal(a.onDiff(diff(111, 120, [], [], 110)).type, "applied");
+  // The snapshot overtook that event on the wire: it arrives after, and is no gap.
+  const b = new BookSync("X", { mode: "usdm" });
+  b.onDiff(diff(80, 89, [], [], 79));
+  assert.equal(b.onSnapshot(snap(100)).type, "synced");
+  assert.equal(b.onDiff(diff(90, 100, [], [], 89)).type, "ignored_stale");
+  assert.equal(b.onDiff(diff(101, 110, [], [], 100)).type, "applied");
+  // It never comes: the next event's pu proves continuity from the snapshot.
+  const c = new BookSync("X", { mode: "usdm" });
+  c.onDiff(diff(80, 89, [], [], 79));
+  c.onSnapshot(snap(100));
+  assert.equal(c.onDiff(diff(101, 110, [], [], 100)).type, "applied");
+  // But a first event that neither straddles L nor chains to it is a gap.
+  const d = new BookSync("X", { mode: "usdm" });
+  d.onDiff(diff(80, 89, [], [], 79));
+  d.onSnapshot(snap(100));
+  assert.equal(d.onDiff(diff(105, 110, [], [], 104)).type, "gap");
+});
+
 test("a diff that crosses the book discards it and asks for a snapshot", () => {
   const s = new BookSync("X");
   s.onDiff(diff(10, 12));

@@ -5,7 +5,14 @@ export {
   type IngestService,
   type IngestStats,
 } from "./service.js";
-export { DEFAULT_INGEST_OPTIONS, depthRequestWeight, type IngestOptions, type StreamMode } from "./options.js";
+export {
+  DEFAULT_INGEST_OPTIONS,
+  MARKET_ENDPOINTS,
+  depthRequestWeight,
+  type IngestOptions,
+  type Market,
+  type StreamMode,
+} from "./options.js";
 export { TOP30_USDT, parseUniverse, partitionFor, shardSymbols } from "./universe.js";
 export {
   DEFAULT_SUPERVISOR_OPTIONS,

@@ -1,6 +1,8 @@
 import { TOP30_USDT } from "./universe.js";
 
 export type StreamMode = "diff" | "partial";
+/** Binance spot (U/u continuity) or USD-M futures (`pu` chaining, /fapi/v1/depth). */
+export type Market = "spot" | "usdm";
 
 export interface IngestOptions {
   /** Binance WebSocket base, e.g. wss://stream.binance.com:9443 (or the local simulator). */
@@ -12,6 +14,7 @@ export interface IngestOptions {
   /** Whole universe: fixes the symbol -> partition map, identical in every shard. */
   universe: readonly string[];
   shardId: number;
+  market: Market;
   /** diff = `<s>@depth@100ms` + REST snapshot (default); partial = `<s>@depth20@100ms`. */
   streamMode: StreamMode;
   /** REST snapshot `limit`: 1000 costs weight 50 (5000 costs 250). */
@@ -62,6 +65,7 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   symbols: [...TOP30_USDT],
   universe: TOP30_USDT,
   shardId: 0,
+  market: "spot",
   streamMode: "diff",
   snapshotLimit: 1000,
   restWeightPerMinute: 3000,
@@ -88,13 +92,36 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   heartbeatIntervalMs: 1_000,
 });
 
-/** REST request weight of GET /api/v3/depth by limit (Binance spot, since 2023-10-19). */
-export function depthRequestWeight(limit: number): number {
+/** REST request weight of a depth snapshot by limit: spot since 2023-10-19, USD-M per its docs. */
+export function depthRequestWeight(limit: number, market: Market = "spot"): number {
+  if (market === "usdm") {
+    if (limit <= 50) return 2;
+    if (limit <= 100) return 5;
+    if (limit <= 500) return 10;
+    return 20;
+  }
   if (limit <= 100) return 5;
   if (limit <= 500) return 25;
   if (limit <= 1000) return 50;
   return 250;
 }
+
+/** USD-M accepts only these snapshot limits. */
+export const USDM_DEPTH_LIMITS: readonly number[] = [5, 10, 20, 50, 100, 500, 1000];
+
+/** Where each market serves depth snapshots, and its public endpoints. */
+export const MARKET_ENDPOINTS = Object.freeze({
+  spot: {
+    depthPath: "/api/v3/depth",
+    wsBaseUrl: "wss://stream.binance.com:9443",
+    restBaseUrl: "https://api.binance.com",
+  },
+  usdm: {
+    depthPath: "/fapi/v1/depth",
+    wsBaseUrl: "wss://fstream.binance.com",
+    restBaseUrl: "https://fapi.binance.com",
+  },
+} as const);
 
 /** Binance closes a connection asking for more streams than this. */
 export const MAX_STREAMS_PER_CONNECTION = 1024;

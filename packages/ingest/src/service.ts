@@ -11,7 +11,12 @@ import {
 import { QuantCoreError, createLogger, nowUs } from "@quantcore/runtime";
 import { StreamConnection } from "./connection.js";
 import { RollingWindowLimit } from "./limits.js";
-import { DEFAULT_INGEST_OPTIONS, MAX_STREAMS_PER_CONNECTION, type IngestOptions } from "./options.js";
+import {
+  DEFAULT_INGEST_OPTIONS,
+  MAX_STREAMS_PER_CONNECTION,
+  USDM_DEPTH_LIMITS,
+  type IngestOptions,
+} from "./options.js";
 import { BatchingProducer } from "./producer.js";
 import { BookUpdateKind, encodeBookUpdate } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
@@ -83,8 +88,14 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       `a shard carries at most ${MAX_STREAMS_PER_CONNECTION} streams on its connection, got ${opts.symbols.length}: use more shards`,
     );
   }
+  if (opts.market === "usdm" && !USDM_DEPTH_LIMITS.includes(opts.snapshotLimit)) {
+    throw new QuantCoreError(
+      "invalid_argument",
+      `USD-M snapshot limit must be one of ${USDM_DEPTH_LIMITS.join(", ")}, got ${opts.snapshotLimit}`,
+    );
+  }
   const symbols = new Set(opts.symbols);
-  const syncs = new Map(opts.symbols.map((s) => [s, new BookSync(s, { mode: "spot" })]));
+  const syncs = new Map(opts.symbols.map((s) => [s, new BookSync(s, { mode: opts.market })]));
   const lastPublishedId = new Map<string, number>();
   const counters = {
     frames: 0,
@@ -203,6 +214,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
   const fetcher = new SnapshotFetcher(
     {
       restBaseUrl: opts.restBaseUrl,
+      market: opts.market,
       limit: opts.snapshotLimit,
       weightPerMinute: opts.restWeightPerMinute,
       timeoutMs: opts.snapshotTimeoutMs,

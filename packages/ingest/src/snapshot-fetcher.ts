@@ -1,10 +1,11 @@
 import { QuantCoreError, backoffDelayMs, createLogger } from "@quantcore/runtime";
-import { depthRequestWeight } from "./options.js";
+import { MARKET_ENDPOINTS, depthRequestWeight, type Market } from "./options.js";
 
 const log = createLogger("ingest.snapshots");
 
 export interface SnapshotFetcherOptions {
   restBaseUrl: string;
+  market: Market;
   limit: number;
   weightPerMinute: number;
   timeoutMs: number;
@@ -73,7 +74,7 @@ export class SnapshotFetcher {
     if (this.running || this.closed || this.queue.length === 0) return;
     const now = Date.now();
     this.refill(now);
-    const weight = depthRequestWeight(this.opts.limit);
+    const weight = depthRequestWeight(this.opts.limit, this.opts.market);
     const waitMs = Math.max(
       this.pausedUntilMs - now,
       this.tokens >= weight ? 0 : ((weight - this.tokens) / this.opts.weightPerMinute) * 60_000,
@@ -99,7 +100,8 @@ export class SnapshotFetcher {
   }
 
   private async fetchOne(symbol: string): Promise<void> {
-    const url = `${this.opts.restBaseUrl}/api/v3/depth?symbol=${encodeURIComponent(symbol)}&limit=${this.opts.limit}`;
+    const path = MARKET_ENDPOINTS[this.opts.market].depthPath;
+    const url = `${this.opts.restBaseUrl}${path}?symbol=${encodeURIComponent(symbol)}&limit=${this.opts.limit}`;
     this.stats.requests++;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs) });

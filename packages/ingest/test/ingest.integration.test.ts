@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { createGunzip } from "node:zlib";
@@ -191,6 +192,34 @@ for (const streamMode of ["diff", "partial"] as const) {
     }
   });
 }
+
+test("USD-M recording through ingest (pu chaining, /fapi/v1/depth): no gap, and every published best bid/ask equals the recorded bookTicker", async () => {
+  const file = path.join(path.dirname(defaultReplayFiles()[0]!), "usdm_btcusdt_20240808.gz");
+  const rg = await rig({ replayFiles: [file], speed: 40 }, { symbols: ["BTCUSDT"], market: "usdm" });
+  try {
+    const { tickers, lastDepthId } = await recordedTickers(file);
+    await waitFor(
+      () => rg.records.get("BTCUSDT")?.some((r) => r.updateId >= BigInt(lastDepthId)) ?? false,
+      `BTCUSDT published up to the recording's last id ${lastDepthId}`,
+      { timeoutMs: 90_000 },
+    );
+    let matched = 0;
+    for (const r of rg.records.get("BTCUSDT")!) {
+      const t = tickers.get(Number(r.updateId));
+      if (!t) continue;
+      matched++;
+      const got = `${r.bids[0]!.price},${r.bids[0]!.quantity}/${r.asks[0]!.price},${r.asks[0]!.quantity}`;
+      assert.equal(got, `${Number(t.b)},${Number(t.B)}/${Number(t.a)},${Number(t.A)}`, `BTCUSDT@${r.updateId}`);
+    }
+    const st = rg.service.stats();
+    assert.ok(matched >= 200, `only ${matched} published books shared an id with a bookTicker`);
+    assert.equal(st.gaps, 0, "pu chained across the whole recording");
+    assert.equal(st.resets, 1);
+    assert.deepEqual(st.rejected, {});
+  } finally {
+    await rg.close();
+  }
+});
 
 test("a dropped frame: the gap is caught on the next event, that symbol alone is rebuilt, no holed book reaches Kafka", () =>
   withSyncedRig(async (rg) => {
