@@ -8,6 +8,23 @@ const repoRoot = path.resolve(import.meta.dirname, "..");
 const totals = { pass: 0, fail: 0, skipped: 0 };
 const failures: string[] = [];
 
+// A hung step (e.g. a shutdown that never completes) fails the run instead of holding CI until its hard limit.
+const STEP_TIMEOUT_MS = 25 * 60_000;
+const running = new Set<number>();
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    for (const pid of running) killGroup(pid);
+    process.exit(130);
+  });
+}
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    /* already gone */
+  }
+}
+
 function step(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
@@ -15,7 +32,16 @@ function step(name: string, cmd: string, args: string[], env: Record<string, str
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"],
+      // Its own process group, so a timeout can stop everything it started.
+      detached: true,
     });
+    const pid = child.pid!;
+    running.add(pid);
+    const timer = setTimeout(() => {
+      console.log(`\n=== ${name}: still running after ${STEP_TIMEOUT_MS / 60_000} min; stopping it`);
+      failures.push(`${name} (timed out)`);
+      killGroup(pid);
+    }, STEP_TIMEOUT_MS);
     let tail = "";
     child.stdout.on("data", (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -28,6 +54,8 @@ function step(name: string, cmd: string, args: string[], env: Record<string, str
       }
     });
     child.on("close", (code) => {
+      clearTimeout(timer);
+      running.delete(pid);
       if (code !== 0) failures.push(`${name} (exit ${code})`);
       resolve(code ?? 1);
     });

@@ -570,7 +570,8 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;
-      await replayDone;
+      // The replay loop checks `closed` between lines; bounded in case it waits on a drain.
+      await Promise.race([replayDone, new Promise((r) => setTimeout(r, 5_000).unref())]);
     },
   });
 }

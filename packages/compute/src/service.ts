@@ -1,11 +1,12 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from "kafkajs";
 import { MarketUpdateSchema, decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
-import { QuantCoreError, backoffDelayMs, createLogger, nowUs, sleep } from "@quantcore/runtime";
+import { QuantCoreError, backoffDelayMs, createLogger, nowUs, settlesWithin, sleep } from "@quantcore/runtime";
 import { DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from "./options.js";
 import { RedisStateWriter, type StateWrite } from "./redis-writer.js";
 import { SignalEngine } from "./signals.js";
 
+const STOP_STEP_TIMEOUT_MS = 10_000;
 const log = createLogger("compute");
 
 export interface ComputeStats {
@@ -213,9 +214,13 @@ export function createComputeService(
     async stop() {
       stopping = true;
       clearInterval(commitTimer);
-      await commitProgress();
-      await consumer?.disconnect();
-      await writer.close();
+      // Each step is bounded: a broker or Redis that stopped answering must not hold the process.
+      const step = async (what: string, p: Promise<unknown>) => {
+        if (!(await settlesWithin(p, STOP_STEP_TIMEOUT_MS))) log.warn("shutdown step timed out", { what });
+      };
+      await step("final offset commit", commitProgress());
+      if (consumer) await step("kafka consumer disconnect", consumer.disconnect());
+      await step("redis close", writer.close());
     },
     stats: () => ({ ...stats }),
     progress: () => progress,

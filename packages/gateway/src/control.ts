@@ -19,6 +19,7 @@ import {
   createLogger,
   nowUs,
   redisKeys,
+  settlesWithin,
   sleep,
   type ControlCommand,
   type ShardHeartbeat,
@@ -186,7 +187,7 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
     },
     async close() {
       for (const j of jobs.values()) j.abort.abort();
-      await admin?.disconnect().catch(() => {});
+      if (admin && !(await settlesWithin(admin.disconnect(), 5_000))) log.warn("kafka admin disconnect timed out");
     },
   };
 }

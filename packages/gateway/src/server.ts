@@ -152,8 +152,14 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         h1.closeAllConnections();
       }, opts.shutdownTimeoutMs);
       h1.closeIdleConnections();
-      await done;
+      // A connection opened mid-shutdown can keep a listener's close callback waiting forever:
+      // past the forced close, carry on regardless so shutdown always ends.
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise<void>((r) => (deadline = setTimeout(r, opts.shutdownTimeoutMs + 1_000)))]);
+      clearTimeout(deadline);
       clearTimeout(timer);
+      for (const s of sessions) s.destroy();
+      h1.closeAllConnections();
       await control.close();
       await fanout.close();
       redis.disconnect();

@@ -8,7 +8,7 @@ import {
   type PartialDepth,
   type RejectReason,
 } from "@quantcore/core";
-import { QuantCoreError, createLogger, nowUs } from "@quantcore/runtime";
+import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
 import { StreamConnection } from "./connection.js";
 import { RollingWindowLimit } from "./limits.js";
 import {
@@ -473,7 +473,9 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       fetcher.close();
       await Promise.all([current.stop(), h?.next.stop()]);
       await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.close(opts.flushTimeoutMs)]);
-      await producer?.disconnect();
+      // Bounded: a broker that stopped answering must not hold the process.
+      if (producer && !(await settlesWithin(producer.disconnect(), opts.flushTimeoutMs)))
+        log.warn("kafka producer disconnect timed out");
     },
     stats() {
       let synced = 0;

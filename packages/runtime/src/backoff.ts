@@ -96,3 +96,20 @@ export async function waitFor<T>(
     await sleep(o.intervalMs, o.signal);
   }
 }
+
+/**
+ * Waits for `p` at most `ms`; true if it settled in time. For shutdown steps: a client library
+ * that never finishes disconnecting must not keep a process (or a test run) alive forever.
+ */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}

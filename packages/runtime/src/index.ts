@@ -4,6 +4,7 @@ export {
   DEFAULT_WAIT_FOR,
   backoffDelayMs,
   retry,
+  settlesWithin,
   sleep,
   waitFor,
   type BackoffOptions,
