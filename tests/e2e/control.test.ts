@@ -12,6 +12,7 @@ import { createIngestService, type IngestService } from "@quantcore/ingest";
 import { ControlService, type PipelineHealth } from "@quantcore/proto";
 import { waitFor } from "@quantcore/runtime";
 import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
+import { exitWhenDone } from "../support/exit-guard.js";
 
 const run = randomUUID().slice(0, 8);
 const ns = `ctl${run}`;
@@ -79,6 +80,7 @@ after(async () => {
   await gateway?.close();
   await sim?.close();
   await stack?.stop();
+  exitWhenDone();
 });
 
 test("health shows the shard connected, lag per partition and every layer; resync and replay work end to end", async () => {

@@ -13,6 +13,7 @@ import { createGateway, type Gateway, type GatewayOptions } from "@quantcore/gat
 import { createIngestService, shardSymbols, type IngestService } from "@quantcore/ingest";
 import { waitFor } from "@quantcore/runtime";
 import { createTopics, freePort, startStack, type StackHandle } from "@quantcore/stack";
+import { exitWhenDone } from "../support/exit-guard.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const out = path.join(repo, "tests/test-results/dashboard");
@@ -135,6 +136,7 @@ after(async () => {
   await gateway?.close();
   await sim?.close();
   await stack?.stop();
+  exitWhenDone();
 });
 
 const liveRows = () => page.locator('[data-testid="heatmap-row"][data-stale="false"]').count();

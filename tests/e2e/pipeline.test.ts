@@ -12,6 +12,7 @@ import { createIngestService, type IngestService } from "@quantcore/ingest";
 import type { MarketUpdate } from "@quantcore/proto";
 import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import { referenceObi, replayReference, spotReplayFile } from "../support/reference-book.js";
+import { exitWhenDone } from "../support/exit-guard.js";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"] as const;
 const WANT_PER_SYMBOL = 150;
@@ -72,6 +73,7 @@ after(async () => {
   await gateway?.close();
   await sim?.close();
   await stack?.stop();
+  exitWhenDone();
 });
 
 test("a gRPC bot receives OBI values equal to an independent rebuild of the recorded frames", async () => {
