@@ -52,9 +52,15 @@ export async function replayAndCompare(
   const replayNamespace = o.replayNamespace ?? `replay-${randomUUID().slice(0, 8)}`;
   const groupId = `quantcore-replay-${randomUUID().slice(0, 8)}`;
   const admin = new Kafka({ clientId: "quantcore-replay", brokers: o.kafkaBrokers, logLevel: logLevel.WARN }).admin();
-  await admin.connect();
-  const watermarks = await admin.fetchTopicOffsets(o.kafkaTopic);
-  await admin.disconnect();
+  let watermarks: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
+  try {
+    await admin.connect();
+    watermarks = await admin.fetchTopicOffsets(o.kafkaTopic);
+  } finally {
+    await admin.disconnect();
+  }
+  // Aborted meanwhile: do not start a consumer group nobody waits for.
+  o.signal?.throwIfAborted();
   const targets = new Map(
     watermarks.filter((w) => BigInt(w.high) > BigInt(w.low)).map((w) => [w.partition, BigInt(w.high)]),
   );

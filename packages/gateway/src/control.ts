@@ -39,7 +39,7 @@ export interface ControlDeps {
 }
 
 export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps) {
-  const jobs = new Map<string, { job: ReplayJob; abort: AbortController }>();
+  const jobs = new Map<string, { job: ReplayJob; abort: AbortController; done: Promise<void> }>();
   let admin: Admin | undefined;
 
   const kafkaAdmin = async (): Promise<Admin | undefined> => {
@@ -142,8 +142,7 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
       const id = randomUUID().slice(0, 8);
       const job = create(ReplayJobSchema, { id, state: "running", detail: "reprocessing the topic from offset 0" });
       const abort = new AbortController();
-      jobs.set(id, { job, abort });
-      replayAndCompare({
+      const done = replayAndCompare({
         kafkaBrokers: opts.kafkaBrokers,
         kafkaTopic: opts.kafkaTopic,
         redisUrl: opts.redisUrl,
@@ -163,6 +162,7 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
             : String(err instanceof Error ? err.message : err);
         },
       );
+      jobs.set(id, { job, abort, done });
       return { job };
     },
     async stopReplay(req: { id: string }) {
@@ -187,6 +187,9 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
     },
     async close() {
       for (const j of jobs.values()) j.abort.abort();
+      // A replay's own Kafka clients must be gone before the gateway says it has stopped.
+      const running = Promise.all([...jobs.values()].map((j) => j.done));
+      if (!(await settlesWithin(running, 15_000))) log.warn("replay jobs did not stop in time");
       if (admin && !(await settlesWithin(admin.disconnect(), 5_000))) log.warn("kafka admin disconnect timed out");
     },
   };

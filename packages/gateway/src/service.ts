@@ -189,6 +189,8 @@ export function routes(deps: ServiceDeps) {
         // Only rate-capped symbols are pending: wait out the interval instead of spinning.
         if (batch.length === 0) await sleep(box.minIntervalMs, ctx.signal).catch(() => {});
       }
+      // Ended by the deadline (or cancellation): say so, rather than finishing with OK.
+      throw ConnectError.from(ctx.signal.reason);
     } finally {
       metrics.conflated.inc(box.conflated);
       fanout.clients.delete(box);
