@@ -82,53 +82,59 @@ export function usePipeline(
     const streamMarket = async () => {
       for (let attempt = 0; !stopped; attempt++) {
         try {
-          for await (const res of market.streamMarketUpdates({ symbols: [] }, { signal: abort.signal })) {
+          for await (const res of market.streamMarketUpdates(
+            { symbols: [], allowBatches: true },
+            { signal: abort.signal },
+          )) {
             attempt = 0;
             state.current.connected = true;
             state.current.lastError = "";
             if (res.event.case === "reset") {
               for (const s of state.current.symbols.values()) s.resyncing = true;
-            } else if (res.event.case === "update") {
-              const u = res.event.value;
-              const receivedUs = nowUs();
-              const nowMs = Date.now();
-              if (!u.snapshot && u.timestamps && u.timestamps.gatewaySendUs > 0) {
-                const l = state.current.browserLatencyMs;
-                l.push((receivedUs - u.timestamps.gatewaySendUs) / 1000);
-                if (l.length > 2000) l.splice(0, l.length - 2000);
+            } else if (res.event.case === "update" || res.event.case === "batch") {
+              // A batch carries several symbols' updates at once (the gateway batches under load).
+              const list = res.event.case === "update" ? [res.event.value] : res.event.value.updates;
+              for (const u of list) {
+                const receivedUs = nowUs();
+                const nowMs = Date.now();
+                if (!u.snapshot && u.timestamps && u.timestamps.gatewaySendUs > 0) {
+                  const l = state.current.browserLatencyMs;
+                  l.push((receivedUs - u.timestamps.gatewaySendUs) / 1000);
+                  if (l.length > 2000) l.splice(0, l.length - 2000);
+                }
+                if (state.current.firstValueAtMs === undefined) {
+                  state.current.firstValueAtMs = performance.now();
+                  // Read by the browser test: page load -> first live value.
+                  (window as unknown as { __qcFirstValueMs?: number }).__qcFirstValueMs = state.current.firstValueAtMs;
+                }
+                const sig = u.signals;
+                const second = Math.floor(nowMs / 1000);
+                const st = state.current.symbols.get(u.symbol) ?? {
+                  latest: u,
+                  lastSeenMs: nowMs,
+                  history: [],
+                  resyncing: false,
+                };
+                st.latest = u;
+                st.lastSeenMs =
+                  u.snapshot && u.timestamps?.computePublishUs
+                    ? Math.min(nowMs, u.timestamps.computePublishUs / 1000)
+                    : nowMs;
+                st.resyncing = false;
+                const bucket = {
+                  second,
+                  values: { obi1: sig?.obi1, obi5: sig?.obi5, obi10: sig?.obi10, obi20: sig?.obi20 },
+                  mid: sig?.midPrice,
+                  micro: sig?.microprice,
+                  spread: sig?.spreadBps,
+                  ofi1s: sig?.ofi1s,
+                };
+                const last = st.history.at(-1);
+                if (last && last.second === second) st.history[st.history.length - 1] = bucket;
+                else st.history.push(bucket);
+                while (st.history.length > HISTORY_SECONDS) st.history.shift();
+                state.current.symbols.set(u.symbol, st);
               }
-              if (state.current.firstValueAtMs === undefined) {
-                state.current.firstValueAtMs = performance.now();
-                // Read by the browser test: page load -> first live value.
-                (window as unknown as { __qcFirstValueMs?: number }).__qcFirstValueMs = state.current.firstValueAtMs;
-              }
-              const sig = u.signals;
-              const second = Math.floor(nowMs / 1000);
-              const st = state.current.symbols.get(u.symbol) ?? {
-                latest: u,
-                lastSeenMs: nowMs,
-                history: [],
-                resyncing: false,
-              };
-              st.latest = u;
-              st.lastSeenMs =
-                u.snapshot && u.timestamps?.computePublishUs
-                  ? Math.min(nowMs, u.timestamps.computePublishUs / 1000)
-                  : nowMs;
-              st.resyncing = false;
-              const bucket = {
-                second,
-                values: { obi1: sig?.obi1, obi5: sig?.obi5, obi10: sig?.obi10, obi20: sig?.obi20 },
-                mid: sig?.midPrice,
-                micro: sig?.microprice,
-                spread: sig?.spreadBps,
-                ofi1s: sig?.ofi1s,
-              };
-              const last = st.history.at(-1);
-              if (last && last.second === second) st.history[st.history.length - 1] = bucket;
-              else st.history.push(bucket);
-              while (st.history.length > HISTORY_SECONDS) st.history.shift();
-              state.current.symbols.set(u.symbol, st);
             }
             render();
           }

@@ -20,11 +20,12 @@ export interface SubscribeOptions {
 export async function* subscribe(opts: SubscribeOptions): AsyncGenerator<MarketUpdate> {
   const client = createClient(MarketDataService, createGrpcTransport({ baseUrl: opts.baseUrl }));
   const stream = client.streamMarketUpdates(
-    { symbols: opts.symbols, maxUpdatesPerSecond: opts.maxUpdatesPerSecond ?? 0 },
+    { symbols: opts.symbols, maxUpdatesPerSecond: opts.maxUpdatesPerSecond ?? 0, allowBatches: true },
     { signal: opts.signal },
   );
   for await (const res of stream) {
     if (res.event.case === "update") yield res.event.value;
+    else if (res.event.case === "batch") yield* res.event.value.updates;
     else if (res.event.case === "reset") opts.onReset?.(res.event.value.reason);
   }
 }

@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import {
   KeepaliveSchema,
   MarketDataService,
+  MarketUpdateBatchSchema,
   MarketUpdateSchema,
   StreamMarketUpdatesResponseSchema,
   StreamResetSchema,
@@ -79,8 +80,20 @@ async function readStateRetrying(
 
 const respond = (event: StreamMarketUpdatesResponse["event"]) => create(StreamMarketUpdatesResponseSchema, { event });
 
-/** The field number of `update` in StreamMarketUpdatesResponse's oneof. */
+/** Field numbers in StreamMarketUpdatesResponse's oneof, and MarketUpdateBatch.updates' tag byte. */
 const UPDATE_FIELD_NO = 1;
+const BATCH_FIELD_NO = 4;
+const BATCH_UPDATES_TAG = (1 << 3) | WireType.LengthDelimited;
+
+/** Length-prefixed MarketUpdate bytes, encoded once per update. */
+function wireOf(s: Stamped): Uint8Array {
+  if (!s.wire) {
+    const w = new BinaryWriter();
+    w.bytes(toBinary(MarketUpdateSchema, s.update));
+    s.wire = w.finish();
+  }
+  return s.wire;
+}
 
 /** One live update as every stream sends it: stamped once, encoded at most once. */
 interface Stamped {
@@ -111,7 +124,7 @@ export function routes(deps: ServiceDeps) {
   };
 
   async function* streamMarketUpdates(
-    req: { symbols: string[]; maxUpdatesPerSecond: number },
+    req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean },
     ctx: HandlerContext,
   ): AsyncGenerator<StreamMarketUpdatesResponse> {
     const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
@@ -154,13 +167,33 @@ export function routes(deps: ServiceDeps) {
       if (!binary) return respond({ case: "update", value: s.update });
       // Serializing a message per client was the fan-out's main cost: the encoded update rides
       // as the (known to every client) `update` field, written verbatim by protobuf-es.
-      if (!s.wire) {
-        const w = new BinaryWriter();
-        w.bytes(toBinary(MarketUpdateSchema, s.update));
-        s.wire = w.finish();
-      }
       const r = create(StreamMarketUpdatesResponseSchema);
-      r.$unknown = [{ no: UPDATE_FIELD_NO, wireType: WireType.LengthDelimited, data: s.wire }];
+      r.$unknown = [{ no: UPDATE_FIELD_NO, wireType: WireType.LengthDelimited, data: wireOf(s) }];
+      return r;
+    };
+    /** Several symbols in one message: the shared encodings, each framed as a `updates` entry. */
+    const batchOf = (shared: MarketUpdate[]) => {
+      const all = shared.map(stampShared);
+      for (const u of shared) sent.set(u.symbol, u.updateId);
+      metrics.messagesOut.inc();
+      if (!binary) {
+        return respond({
+          case: "batch",
+          value: create(MarketUpdateBatchSchema, { updates: all.map((s) => s.update) }),
+        });
+      }
+      const parts = all.map(wireOf);
+      const body = new Uint8Array(parts.reduce((n, p) => n + 1 + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        body[at++] = BATCH_UPDATES_TAG;
+        body.set(p, at);
+        at += p.length;
+      }
+      const w = new BinaryWriter();
+      w.bytes(body);
+      const r = create(StreamMarketUpdatesResponseSchema);
+      r.$unknown = [{ no: BATCH_FIELD_NO, wireType: WireType.LengthDelimited, data: w.finish() }];
       return r;
     };
     try {
@@ -182,10 +215,9 @@ export function routes(deps: ServiceDeps) {
           yield respond({ case: "keepalive", value: create(KeepaliveSchema, { serverTimeUs: nowUs() }) });
           continue;
         }
-        for (const u of batch) {
-          if ((sent.get(u.symbol) ?? -1n) >= u.updateId) continue;
-          yield liveOf(u);
-        }
+        const fresh = batch.filter((u) => (sent.get(u.symbol) ?? -1n) < u.updateId);
+        if (req.allowBatches && fresh.length > 1) yield batchOf(fresh);
+        else for (const u of fresh) yield liveOf(u);
         // Only rate-capped symbols are pending: wait out the interval instead of spinning.
         if (batch.length === 0) await sleep(box.minIntervalMs, ctx.signal).catch(() => {});
       }

@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { Redis } from "ioredis";
@@ -289,6 +289,59 @@ test("Redis restarted: clients get a reset, then a fresh snapshot", async () => 
     await own.stop();
   }
 });
+
+for (const [name, transportOf] of [
+  ["native gRPC", (g: Gateway) => createGrpcTransport({ baseUrl: g.grpcUrl })],
+  ["gRPC-Web", (g: Gateway) => createGrpcWebTransport({ baseUrl: g.httpUrl, httpVersion: "1.1" })],
+  [
+    "Connect JSON",
+    (g: Gateway) => createConnectTransport({ baseUrl: g.httpUrl, httpVersion: "1.1", useBinaryFormat: false }),
+  ],
+] as const) {
+  test(`${name}: with allow_batches, updates ready together arrive as one batch, none lost`, async () => {
+    await withGateway({}, async (g, ns) => {
+      const client = createClient(MarketDataService, transportOf(g));
+      const abort = new AbortController();
+      const got: StreamMarketUpdatesResponse[] = [];
+      const done = collect(
+        client.streamMarketUpdates({ symbols: [], allowBatches: true }, { signal: abort.signal }),
+        got,
+      );
+      await waitFor(() => g.clientCount() === 1, "stream registered");
+      // One round trip: the gateway reads all five PUBLISHes in one go, so they are ready together.
+      const symbols = ["AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"];
+      const m = redis.multi();
+      for (const [i, symbol] of symbols.entries()) {
+        const u = create(MarketUpdateSchema, {
+          symbol,
+          updateId: BigInt(10 + i),
+          signals: create(SignalsSchema, { obi20: i / 10 }),
+        });
+        m.publish(`${ns}:updates`, Buffer.from(toBinary(MarketUpdateSchema, u)));
+      }
+      await m.exec();
+      const flat = () =>
+        got.flatMap((r) =>
+          r.event.case === "update" ? [r.event.value] : r.event.case === "batch" ? r.event.value.updates : [],
+        );
+      await waitFor(() => flat().length >= symbols.length, "every update");
+      abort.abort();
+      await done;
+      assert.deepEqual(
+        flat().map((u) => [u.symbol, u.updateId, u.signals?.obi20]),
+        symbols.map((s, i) => [s, BigInt(10 + i), i / 10]),
+      );
+      const batchSizes = got
+        .filter((r) => r.event.case === "batch")
+        .map((r) => (r.event.case === "batch" ? r.event.value.updates.length : 0));
+      assert.ok(
+        batchSizes.some((n) => n > 1),
+        `no multi-symbol batch: ${JSON.stringify(batchSizes)}`,
+      );
+      assert.ok(flat().every((u) => !u.snapshot && (u.timestamps?.gatewaySendUs ?? 1) > 0));
+    });
+  });
+}
 
 test("bad requests get INVALID_ARGUMENT", async () => {
   await withGateway({ maxSymbolsPerRequest: 3 }, async (g) => {

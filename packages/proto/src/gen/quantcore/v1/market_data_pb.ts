@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file quantcore/v1/market_data.proto.
  */
 export const file_quantcore_v1_market_data: GenFile = /*@__PURE__*/
-  fileDesc("Ch5xdWFudGNvcmUvdjEvbWFya2V0X2RhdGEucHJvdG8SDHF1YW50Y29yZS52MSJNChpTdHJlYW1NYXJrZXRVcGRhdGVzUmVxdWVzdBIPCgdzeW1ib2xzGAEgAygJEh4KFm1heF91cGRhdGVzX3Blcl9zZWNvbmQYAiABKA0irgEKG1N0cmVhbU1hcmtldFVwZGF0ZXNSZXNwb25zZRIsCgZ1cGRhdGUYASABKAsyGi5xdWFudGNvcmUudjEuTWFya2V0VXBkYXRlSAASKgoFcmVzZXQYAiABKAsyGS5xdWFudGNvcmUudjEuU3RyZWFtUmVzZXRIABIsCglrZWVwYWxpdmUYAyABKAsyFy5xdWFudGNvcmUudjEuS2VlcGFsaXZlSABCBwoFZXZlbnQiHQoLU3RyZWFtUmVzZXQSDgoGcmVhc29uGAEgASgJIiMKCUtlZXBhbGl2ZRIWCg5zZXJ2ZXJfdGltZV91cxgBIAEoASIlChJHZXRTbmFwc2hvdFJlcXVlc3QSDwoHc3ltYm9scxgBIAMoCSJCChNHZXRTbmFwc2hvdFJlc3BvbnNlEisKB3VwZGF0ZXMYASADKAsyGi5xdWFudGNvcmUudjEuTWFya2V0VXBkYXRlIhQKEkxpc3RTeW1ib2xzUmVxdWVzdCImChNMaXN0U3ltYm9sc1Jlc3BvbnNlEg8KB3N5bWJvbHMYASADKAkinAEKDE1hcmtldFVwZGF0ZRIOCgZzeW1ib2wYASABKAkSEQoJdXBkYXRlX2lkGAIgASgEEiYKB3NpZ25hbHMYAyABKAsyFS5xdWFudGNvcmUudjEuU2lnbmFscxIvCgp0aW1lc3RhbXBzGAQgASgLMhsucXVhbnRjb3JlLnYxLkhvcFRpbWVzdGFtcHMSEAoIc25hcHNob3QYBSABKAgitQQKB1NpZ25hbHMSEgoFb2JpXzEYASABKAFIAIgBARISCgVvYmlfNRgCIAEoAUgBiAEBEhMKBm9iaV8xMBgDIAEoAUgCiAEBEhMKBm9iaV8yMBgEIAEoAUgDiAEBEhsKDmJlc3RfYmlkX3ByaWNlGAUgASgBSASIAQESHgoRYmVzdF9iaWRfcXVhbnRpdHkYBiABKAFIBYgBARIbCg5iZXN0X2Fza19wcmljZRgHIAEoAUgGiAEBEh4KEWJlc3RfYXNrX3F1YW50aXR5GAggASgBSAeIAQESFgoJbWlkX3ByaWNlGAkgASgBSAiIAQESFwoKc3ByZWFkX2JwcxgKIAEoAUgJiAEBEhcKCm1pY3JvcHJpY2UYCyABKAFICogBARIZCgx3ZWlnaHRlZF9vYmkYDCABKAFIC4gBARITCgZvZmlfMXMYDSABKAFIDIgBARIUCgdvZmlfMTBzGA4gASgBSA2IAQFCCAoGX29iaV8xQggKBl9vYmlfNUIJCgdfb2JpXzEwQgkKB19vYmlfMjBCEQoPX2Jlc3RfYmlkX3ByaWNlQhQKEl9iZXN0X2JpZF9xdWFudGl0eUIRCg9fYmVzdF9hc2tfcHJpY2VCFAoSX2Jlc3RfYXNrX3F1YW50aXR5QgwKCl9taWRfcHJpY2VCDQoLX3NwcmVhZF9icHNCDQoLX21pY3JvcHJpY2VCDwoNX3dlaWdodGVkX29iaUIJCgdfb2ZpXzFzQgoKCF9vZmlfMTBzIrEBCg1Ib3BUaW1lc3RhbXBzEhkKEWV4Y2hhbmdlX2V2ZW50X3VzGAEgASgBEhkKEWluZ2VzdF9yZWNlaXZlX3VzGAIgASgBEhkKEWluZ2VzdF9wcm9kdWNlX3VzGAMgASgBEhoKEmNvbXB1dGVfcmVjZWl2ZV91cxgEIAEoARIaChJjb21wdXRlX3B1Ymxpc2hfdXMYBSABKAESFwoPZ2F0ZXdheV9zZW5kX3VzGAYgASgBMqkCChFNYXJrZXREYXRhU2VydmljZRJsChNTdHJlYW1NYXJrZXRVcGRhdGVzEigucXVhbnRjb3JlLnYxLlN0cmVhbU1hcmtldFVwZGF0ZXNSZXF1ZXN0GikucXVhbnRjb3JlLnYxLlN0cmVhbU1hcmtldFVwZGF0ZXNSZXNwb25zZTABElIKC0dldFNuYXBzaG90EiAucXVhbnRjb3JlLnYxLkdldFNuYXBzaG90UmVxdWVzdBohLnF1YW50Y29yZS52MS5HZXRTbmFwc2hvdFJlc3BvbnNlElIKC0xpc3RTeW1ib2xzEiAucXVhbnRjb3JlLnYxLkxpc3RTeW1ib2xzUmVxdWVzdBohLnF1YW50Y29yZS52MS5MaXN0U3ltYm9sc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch5xdWFudGNvcmUvdjEvbWFya2V0X2RhdGEucHJvdG8SDHF1YW50Y29yZS52MSJkChpTdHJlYW1NYXJrZXRVcGRhdGVzUmVxdWVzdBIPCgdzeW1ib2xzGAEgAygJEh4KFm1heF91cGRhdGVzX3Blcl9zZWNvbmQYAiABKA0SFQoNYWxsb3dfYmF0Y2hlcxgDIAEoCCLgAQobU3RyZWFtTWFya2V0VXBkYXRlc1Jlc3BvbnNlEiwKBnVwZGF0ZRgBIAEoCzIaLnF1YW50Y29yZS52MS5NYXJrZXRVcGRhdGVIABIqCgVyZXNldBgCIAEoCzIZLnF1YW50Y29yZS52MS5TdHJlYW1SZXNldEgAEiwKCWtlZXBhbGl2ZRgDIAEoCzIXLnF1YW50Y29yZS52MS5LZWVwYWxpdmVIABIwCgViYXRjaBgEIAEoCzIfLnF1YW50Y29yZS52MS5NYXJrZXRVcGRhdGVCYXRjaEgAQgcKBWV2ZW50IkAKEU1hcmtldFVwZGF0ZUJhdGNoEisKB3VwZGF0ZXMYASADKAsyGi5xdWFudGNvcmUudjEuTWFya2V0VXBkYXRlIh0KC1N0cmVhbVJlc2V0Eg4KBnJlYXNvbhgBIAEoCSIjCglLZWVwYWxpdmUSFgoOc2VydmVyX3RpbWVfdXMYASABKAEiJQoSR2V0U25hcHNob3RSZXF1ZXN0Eg8KB3N5bWJvbHMYASADKAkiQgoTR2V0U25hcHNob3RSZXNwb25zZRIrCgd1cGRhdGVzGAEgAygLMhoucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZSIUChJMaXN0U3ltYm9sc1JlcXVlc3QiJgoTTGlzdFN5bWJvbHNSZXNwb25zZRIPCgdzeW1ib2xzGAEgAygJIpwBCgxNYXJrZXRVcGRhdGUSDgoGc3ltYm9sGAEgASgJEhEKCXVwZGF0ZV9pZBgCIAEoBBImCgdzaWduYWxzGAMgASgLMhUucXVhbnRjb3JlLnYxLlNpZ25hbHMSLwoKdGltZXN0YW1wcxgEIAEoCzIbLnF1YW50Y29yZS52MS5Ib3BUaW1lc3RhbXBzEhAKCHNuYXBzaG90GAUgASgIIrUECgdTaWduYWxzEhIKBW9iaV8xGAEgASgBSACIAQESEgoFb2JpXzUYAiABKAFIAYgBARITCgZvYmlfMTAYAyABKAFIAogBARITCgZvYmlfMjAYBCABKAFIA4gBARIbCg5iZXN0X2JpZF9wcmljZRgFIAEoAUgEiAEBEh4KEWJlc3RfYmlkX3F1YW50aXR5GAYgASgBSAWIAQESGwoOYmVzdF9hc2tfcHJpY2UYByABKAFIBogBARIeChFiZXN0X2Fza19xdWFudGl0eRgIIAEoAUgHiAEBEhYKCW1pZF9wcmljZRgJIAEoAUgIiAEBEhcKCnNwcmVhZF9icHMYCiABKAFICYgBARIXCgptaWNyb3ByaWNlGAsgASgBSAqIAQESGQoMd2VpZ2h0ZWRfb2JpGAwgASgBSAuIAQESEwoGb2ZpXzFzGA0gASgBSAyIAQESFAoHb2ZpXzEwcxgOIAEoAUgNiAEBQggKBl9vYmlfMUIICgZfb2JpXzVCCQoHX29iaV8xMEIJCgdfb2JpXzIwQhEKD19iZXN0X2JpZF9wcmljZUIUChJfYmVzdF9iaWRfcXVhbnRpdHlCEQoPX2Jlc3RfYXNrX3ByaWNlQhQKEl9iZXN0X2Fza19xdWFudGl0eUIMCgpfbWlkX3ByaWNlQg0KC19zcHJlYWRfYnBzQg0KC19taWNyb3ByaWNlQg8KDV93ZWlnaHRlZF9vYmlCCQoHX29maV8xc0IKCghfb2ZpXzEwcyKxAQoNSG9wVGltZXN0YW1wcxIZChFleGNoYW5nZV9ldmVudF91cxgBIAEoARIZChFpbmdlc3RfcmVjZWl2ZV91cxgCIAEoARIZChFpbmdlc3RfcHJvZHVjZV91cxgDIAEoARIaChJjb21wdXRlX3JlY2VpdmVfdXMYBCABKAESGgoSY29tcHV0ZV9wdWJsaXNoX3VzGAUgASgBEhcKD2dhdGV3YXlfc2VuZF91cxgGIAEoATKpAgoRTWFya2V0RGF0YVNlcnZpY2USbAoTU3RyZWFtTWFya2V0VXBkYXRlcxIoLnF1YW50Y29yZS52MS5TdHJlYW1NYXJrZXRVcGRhdGVzUmVxdWVzdBopLnF1YW50Y29yZS52MS5TdHJlYW1NYXJrZXRVcGRhdGVzUmVzcG9uc2UwARJSCgtHZXRTbmFwc2hvdBIgLnF1YW50Y29yZS52MS5HZXRTbmFwc2hvdFJlcXVlc3QaIS5xdWFudGNvcmUudjEuR2V0U25hcHNob3RSZXNwb25zZRJSCgtMaXN0U3ltYm9scxIgLnF1YW50Y29yZS52MS5MaXN0U3ltYm9sc1JlcXVlc3QaIS5xdWFudGNvcmUudjEuTGlzdFN5bWJvbHNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message quantcore.v1.StreamMarketUpdatesRequest
@@ -29,6 +29,14 @@ export type StreamMarketUpdatesRequest = Message<"quantcore.v1.StreamMarketUpdat
    * @generated from field: uint32 max_updates_per_second = 2;
    */
   maxUpdatesPerSecond: number;
+
+  /**
+   * Lets the server put several symbols' updates into one `batch` message when more than one
+   * is ready at once (under load: fewer, larger messages). Off: one `update` per message.
+   *
+   * @generated from field: bool allow_batches = 3;
+   */
+  allowBatches: boolean;
 };
 
 /**
@@ -68,6 +76,14 @@ export type StreamMarketUpdatesResponse = Message<"quantcore.v1.StreamMarketUpda
      */
     value: Keepalive;
     case: "keepalive";
+  } | {
+    /**
+     * Several updates at once, each for a different symbol (only with allow_batches).
+     *
+     * @generated from field: quantcore.v1.MarketUpdateBatch batch = 4;
+     */
+    value: MarketUpdateBatch;
+    case: "batch";
   } | { case: undefined; value?: undefined };
 };
 
@@ -77,6 +93,23 @@ export type StreamMarketUpdatesResponse = Message<"quantcore.v1.StreamMarketUpda
  */
 export const StreamMarketUpdatesResponseSchema: GenMessage<StreamMarketUpdatesResponse> = /*@__PURE__*/
   messageDesc(file_quantcore_v1_market_data, 1);
+
+/**
+ * @generated from message quantcore.v1.MarketUpdateBatch
+ */
+export type MarketUpdateBatch = Message<"quantcore.v1.MarketUpdateBatch"> & {
+  /**
+   * @generated from field: repeated quantcore.v1.MarketUpdate updates = 1;
+   */
+  updates: MarketUpdate[];
+};
+
+/**
+ * Describes the message quantcore.v1.MarketUpdateBatch.
+ * Use `create(MarketUpdateBatchSchema)` to create a new message.
+ */
+export const MarketUpdateBatchSchema: GenMessage<MarketUpdateBatch> = /*@__PURE__*/
+  messageDesc(file_quantcore_v1_market_data, 2);
 
 /**
  * @generated from message quantcore.v1.StreamReset
@@ -93,7 +126,7 @@ export type StreamReset = Message<"quantcore.v1.StreamReset"> & {
  * Use `create(StreamResetSchema)` to create a new message.
  */
 export const StreamResetSchema: GenMessage<StreamReset> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 2);
+  messageDesc(file_quantcore_v1_market_data, 3);
 
 /**
  * @generated from message quantcore.v1.Keepalive
@@ -110,7 +143,7 @@ export type Keepalive = Message<"quantcore.v1.Keepalive"> & {
  * Use `create(KeepaliveSchema)` to create a new message.
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 3);
+  messageDesc(file_quantcore_v1_market_data, 4);
 
 /**
  * @generated from message quantcore.v1.GetSnapshotRequest
@@ -127,7 +160,7 @@ export type GetSnapshotRequest = Message<"quantcore.v1.GetSnapshotRequest"> & {
  * Use `create(GetSnapshotRequestSchema)` to create a new message.
  */
 export const GetSnapshotRequestSchema: GenMessage<GetSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 4);
+  messageDesc(file_quantcore_v1_market_data, 5);
 
 /**
  * @generated from message quantcore.v1.GetSnapshotResponse
@@ -144,7 +177,7 @@ export type GetSnapshotResponse = Message<"quantcore.v1.GetSnapshotResponse"> & 
  * Use `create(GetSnapshotResponseSchema)` to create a new message.
  */
 export const GetSnapshotResponseSchema: GenMessage<GetSnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 5);
+  messageDesc(file_quantcore_v1_market_data, 6);
 
 /**
  * @generated from message quantcore.v1.ListSymbolsRequest
@@ -157,7 +190,7 @@ export type ListSymbolsRequest = Message<"quantcore.v1.ListSymbolsRequest"> & {
  * Use `create(ListSymbolsRequestSchema)` to create a new message.
  */
 export const ListSymbolsRequestSchema: GenMessage<ListSymbolsRequest> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 6);
+  messageDesc(file_quantcore_v1_market_data, 7);
 
 /**
  * @generated from message quantcore.v1.ListSymbolsResponse
@@ -174,7 +207,7 @@ export type ListSymbolsResponse = Message<"quantcore.v1.ListSymbolsResponse"> & 
  * Use `create(ListSymbolsResponseSchema)` to create a new message.
  */
 export const ListSymbolsResponseSchema: GenMessage<ListSymbolsResponse> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 7);
+  messageDesc(file_quantcore_v1_market_data, 8);
 
 /**
  * The signals of one symbol after one book update.
@@ -217,7 +250,7 @@ export type MarketUpdate = Message<"quantcore.v1.MarketUpdate"> & {
  * Use `create(MarketUpdateSchema)` to create a new message.
  */
 export const MarketUpdateSchema: GenMessage<MarketUpdate> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 8);
+  messageDesc(file_quantcore_v1_market_data, 9);
 
 /**
  * Absent optional fields mean "no value" (empty or one-sided book, zero volume):
@@ -308,7 +341,7 @@ export type Signals = Message<"quantcore.v1.Signals"> & {
  * Use `create(SignalsSchema)` to create a new message.
  */
 export const SignalsSchema: GenMessage<Signals> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 9);
+  messageDesc(file_quantcore_v1_market_data, 10);
 
 /**
  * Wall-clock timestamps, whole microseconds since the Unix epoch, one per hop, so
@@ -356,7 +389,7 @@ export type HopTimestamps = Message<"quantcore.v1.HopTimestamps"> & {
  * Use `create(HopTimestampsSchema)` to create a new message.
  */
 export const HopTimestampsSchema: GenMessage<HopTimestamps> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 10);
+  messageDesc(file_quantcore_v1_market_data, 11);
 
 /**
  * Market signals for bots (native gRPC) and browsers (gRPC-Web / Connect).
