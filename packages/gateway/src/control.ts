@@ -40,26 +40,37 @@ export interface ControlDeps {
 
 export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps) {
   const jobs = new Map<string, { job: ReplayJob; abort: AbortController; done: Promise<void> }>();
-  let admin: Admin | undefined;
+  // One admin client, shared by every health stream: concurrent first calls share its connect,
+  // a failed one is disconnected before the next try, and none is made after close.
+  let admin: Promise<Admin> | undefined;
+  let closed = false;
 
-  const kafkaAdmin = async (): Promise<Admin | undefined> => {
-    if (opts.kafkaBrokers.length === 0) return undefined;
+  const kafkaAdmin = (): Promise<Admin> | undefined => {
+    if (opts.kafkaBrokers.length === 0 || closed) return undefined;
     if (!admin) {
       const a = new Kafka({
         clientId: "quantcore-gateway",
         brokers: opts.kafkaBrokers,
         logLevel: logLevel.NOTHING,
       }).admin();
-      await a.connect();
-      admin = a;
+      admin = a.connect().then(() => a);
+      admin.catch(() => {});
     }
     return admin;
+  };
+  const dropAdmin = async () => {
+    const a = admin;
+    admin = undefined;
+    if (!a) return;
+    const client = await a.catch(() => undefined);
+    if (client && !(await settlesWithin(client.disconnect(), 5_000))) log.warn("kafka admin disconnect timed out");
   };
 
   const consumerLag = async () => {
     try {
-      const a = await kafkaAdmin();
-      if (!a) return [];
+      const pending = kafkaAdmin();
+      if (!pending) return [];
+      const a = await pending;
       const [ends, committed] = await Promise.all([
         a.fetchTopicOffsets(opts.kafkaTopic),
         a.fetchOffsets({ groupId: opts.computeGroupId, topics: [opts.kafkaTopic] }),
@@ -73,7 +84,7 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
       });
     } catch (err) {
       log.warn("consumer lag unavailable", { err: err instanceof Error ? err.message : String(err) });
-      admin = undefined;
+      await dropAdmin();
       return [];
     }
   };
@@ -186,11 +197,12 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
       return {};
     },
     async close() {
+      closed = true;
       for (const j of jobs.values()) j.abort.abort();
       // A replay's own Kafka clients must be gone before the gateway says it has stopped.
       const running = Promise.all([...jobs.values()].map((j) => j.done));
       if (!(await settlesWithin(running, 15_000))) log.warn("replay jobs did not stop in time");
-      if (admin && !(await settlesWithin(admin.disconnect(), 5_000))) log.warn("kafka admin disconnect timed out");
+      await dropAdmin();
     },
   };
 }
