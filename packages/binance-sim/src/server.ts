@@ -486,6 +486,7 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (closed) return ws.terminate();
       const c: Conn = { ws, ip, combined, streams: new Set(streams), incoming: [], awaitingPong: false, timers: [] };
       conns.add(c);
       stats.connections++;
@@ -566,7 +567,11 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
     async close() {
       closed = true;
       clearInterval(synthTimer);
-      for (const c of conns) c.ws.terminate();
+      for (const c of conns) {
+        // Cleared here too: a socket's close event may come after the caller stopped waiting.
+        for (const t of c.timers) clearTimeout(t);
+        c.ws.terminate();
+      }
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;
