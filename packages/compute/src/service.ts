@@ -80,23 +80,28 @@ export function createComputeService(
   const committed = new Map<number, bigint>();
   let assigned = new Set<number>();
   let commitTimer: NodeJS.Timeout | undefined;
-  let committing = false;
-  const commitProgress = async () => {
-    if (!consumer || committing) return;
+  // The commit in flight, if any: stop() waits for it, since a kafkajs request still in flight
+  // during disconnect reconnects the client and leaves it open (tulios/kafkajs#1438).
+  let inFlightCommit: Promise<void> | undefined;
+  const commitProgress = async (): Promise<void> => {
+    if (!consumer || inFlightCommit) return inFlightCommit;
+    const c = consumer;
     const due = [...progress].filter(([p, next]) => assigned.has(p) && next > (committed.get(p) ?? -1n));
     if (due.length === 0) return;
-    committing = true;
-    try {
-      await consumer.commitOffsets(
-        due.map(([partition, next]) => ({ topic: opts.kafkaTopic, partition, offset: next.toString() })),
-      );
-      for (const [p, next] of due) committed.set(p, next);
-    } catch (err) {
-      // A rebalance in progress, or the broker away: the next tick retries.
-      log.debug("offset commit deferred", { err: err instanceof Error ? err.message : String(err) });
-    } finally {
-      committing = false;
-    }
+    inFlightCommit = (async () => {
+      try {
+        await c.commitOffsets(
+          due.map(([partition, next]) => ({ topic: opts.kafkaTopic, partition, offset: next.toString() })),
+        );
+        for (const [p, next] of due) committed.set(p, next);
+      } catch (err) {
+        // A rebalance in progress, or the broker away: the next tick retries.
+        log.debug("offset commit deferred", { err: err instanceof Error ? err.message : String(err) });
+      } finally {
+        inFlightCommit = undefined;
+      }
+    })();
+    return inFlightCommit;
   };
   const rewriteLatest = async () => {
     for (let attempt = 0; !stopping; attempt++) {
@@ -218,6 +223,7 @@ export function createComputeService(
       const step = async (what: string, p: Promise<unknown>) => {
         if (!(await settlesWithin(p, STOP_STEP_TIMEOUT_MS))) log.warn("shutdown step timed out", { what });
       };
+      await step("in-flight offset commit", inFlightCommit ?? Promise.resolve());
       await step("final offset commit", commitProgress());
       if (consumer) await step("kafka consumer disconnect", consumer.disconnect());
       await step("redis close", writer.close());

@@ -21,6 +21,7 @@ export class BatchingProducer {
   private closed = false;
   private abandoned = false;
   private lastSendAtMs = -Infinity;
+  private draining: Promise<void> | undefined;
   private idle: Array<() => void> = [];
   readonly stats = { sent: 0, batches: 0, refused: 0, sendErrors: 0 };
 
@@ -46,7 +47,7 @@ export class BatchingProducer {
       this.scheduled = true;
       setImmediate(() => {
         this.scheduled = false;
-        void this.drain();
+        this.draining = this.drain();
       });
     }
     return true;
@@ -56,6 +57,11 @@ export class BatchingProducer {
   async flush(): Promise<void> {
     if (this.queue.length === 0 && !this.inFlight) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  /** Resolves when no produce request is in flight (kafkajs must not disconnect under one). */
+  async whenIdle(): Promise<void> {
+    await this.draining;
   }
 
   /** Stops accepting records and waits up to `timeoutMs` for Kafka to take the rest. */

@@ -473,7 +473,9 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       fetcher.close();
       await Promise.all([current.stop(), h?.next.stop()]);
       await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.close(opts.flushTimeoutMs)]);
-      // Bounded: a broker that stopped answering must not hold the process.
+      // Bounded: a broker that stopped answering must not hold the process. A request still in
+      // flight during disconnect would reconnect kafkajs and leave it open (tulios/kafkajs#1438).
+      await settlesWithin(Promise.all([batcher?.whenIdle(), deadLetters?.whenIdle()]), opts.flushTimeoutMs);
       if (producer && !(await settlesWithin(producer.disconnect(), opts.flushTimeoutMs)))
         log.warn("kafka producer disconnect timed out");
     },
