@@ -11,10 +11,12 @@ const failures: string[] = [];
 // A hung step (e.g. a shutdown that never completes) fails the run instead of holding CI until its hard limit.
 const STEP_TIMEOUT_MS = 25 * 60_000;
 const running = new Set<number>();
+// Set once the stack runs, so an interrupted run still stops Kafka and Redis.
+const started: { stack?: Awaited<ReturnType<typeof startStack>> } = {};
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.once(sig, () => {
     for (const pid of running) killGroup(pid);
-    process.exit(130);
+    void (started.stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 }
 function killGroup(pid: number): void {
@@ -76,6 +78,7 @@ await step("build the dashboard", "npx", [
 
 console.log("\n=== starting the local stack (Kafka KRaft + Redis) shared by the integration tests");
 const stack = await startStack();
+started.stack = stack;
 try {
   const env = stack.env();
   // One package at a time: two cores, and the integration suites share the broker.

@@ -24,9 +24,9 @@ const options = {
   streamMode: env.oneOf("STREAM_MODE", ["diff", "partial"] as const, DEFAULT_INGEST_OPTIONS.streamMode),
   publishDepth: env.int("PUBLISH_DEPTH", DEFAULT_INGEST_OPTIONS.publishDepth, { min: 1, max: 1000 }),
   snapshotLimit: env.int("SNAPSHOT_LIMIT", DEFAULT_INGEST_OPTIONS.snapshotLimit, { min: 1, max: 5000 }),
-  // The REST budget is per IP (spot 6000/min, USD-M 2400/min): shards split half of it.
+  // The REST budget is per IP: by default shards split half of it, leaving room for other clients.
   restWeightPerMinute: Math.floor(
-    env.int("REST_WEIGHT_PER_MINUTE", market === "usdm" ? 1200 : 3000, { min: 50 }) / shardCount,
+    env.int("REST_WEIGHT_PER_MINUTE", MARKET_ENDPOINTS[market].restWeightPerMinutePerIp / 2, { min: 50 }) / shardCount,
   ),
   // So are connection attempts (Binance: 300 per 5 minutes per IP).
   maxConnectionAttemptsPer5Min: Math.max(

@@ -5,7 +5,7 @@ import { cors as connectCors } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { ControlService } from "@quantcore/proto";
-import { QuantCoreError, createLogger, nowUs } from "@quantcore/runtime";
+import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
 import { authInterceptor } from "./auth.js";
 import { controlPlane } from "./control.js";
 import { SlidingLatency } from "./latency.js";
@@ -147,19 +147,14 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       for (const s of sessions) s.close();
       for (const c of fanout.clients)
         c.fail(new QuantCoreError("unavailable", "gateway shutting down", { retriable: true }));
-      const timer = setTimeout(() => {
+      h1.closeIdleConnections();
+      if (!(await settlesWithin(done, opts.shutdownTimeoutMs))) {
         for (const s of sessions) s.destroy();
         h1.closeAllConnections();
-      }, opts.shutdownTimeoutMs);
-      h1.closeIdleConnections();
-      // A connection opened mid-shutdown can keep a listener's close callback waiting forever:
-      // past the forced close, carry on regardless so shutdown always ends.
-      let deadline: NodeJS.Timeout | undefined;
-      await Promise.race([done, new Promise<void>((r) => (deadline = setTimeout(r, opts.shutdownTimeoutMs + 1_000)))]);
-      clearTimeout(deadline);
-      clearTimeout(timer);
-      for (const s of sessions) s.destroy();
-      h1.closeAllConnections();
+        // A connection opened mid-shutdown can keep a listener's close callback waiting forever:
+        // past the forced close, carry on regardless so shutdown always ends.
+        await settlesWithin(done, 1_000);
+      }
       await control.close();
       await fanout.close();
       redis.disconnect();

@@ -80,10 +80,20 @@ async function readStateRetrying(
 
 const respond = (event: StreamMarketUpdatesResponse["event"]) => create(StreamMarketUpdatesResponseSchema, { event });
 
-/** Field numbers in StreamMarketUpdatesResponse's oneof, and MarketUpdateBatch.updates' tag byte. */
+/** Field numbers in StreamMarketUpdatesResponse's oneof, and of MarketUpdateBatch.updates. */
 const UPDATE_FIELD_NO = 1;
 const BATCH_FIELD_NO = 4;
-const BATCH_UPDATES_TAG = (1 << 3) | WireType.LengthDelimited;
+const BATCH_UPDATES_FIELD_NO = 1;
+
+/**
+ * A response whose field `no` is bytes already encoded (length prefix included): protobuf-es
+ * writes unknown fields verbatim, so shared encodings go out without re-serializing per client.
+ */
+function preEncoded(no: number, data: Uint8Array): StreamMarketUpdatesResponse {
+  const r = create(StreamMarketUpdatesResponseSchema);
+  r.$unknown = [{ no, wireType: WireType.LengthDelimited, data }];
+  return r;
+}
 
 /** Length-prefixed MarketUpdate bytes, encoded once per update. */
 function wireOf(s: Stamped): Uint8Array {
@@ -164,12 +174,8 @@ export function routes(deps: ServiceDeps) {
       const s = stampShared(shared);
       sent.set(shared.symbol, shared.updateId);
       metrics.messagesOut.inc();
-      if (!binary) return respond({ case: "update", value: s.update });
-      // Serializing a message per client was the fan-out's main cost: the encoded update rides
-      // as the (known to every client) `update` field, written verbatim by protobuf-es.
-      const r = create(StreamMarketUpdatesResponseSchema);
-      r.$unknown = [{ no: UPDATE_FIELD_NO, wireType: WireType.LengthDelimited, data: wireOf(s) }];
-      return r;
+      // Serializing a message per client was the fan-out's main cost.
+      return binary ? preEncoded(UPDATE_FIELD_NO, wireOf(s)) : respond({ case: "update", value: s.update });
     };
     /** Several symbols in one message: the shared encodings, each framed as a `updates` entry. */
     const batchOf = (shared: MarketUpdate[]) => {
@@ -182,19 +188,10 @@ export function routes(deps: ServiceDeps) {
           value: create(MarketUpdateBatchSchema, { updates: all.map((s) => s.update) }),
         });
       }
-      const parts = all.map(wireOf);
-      const body = new Uint8Array(parts.reduce((n, p) => n + 1 + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        body[at++] = BATCH_UPDATES_TAG;
-        body.set(p, at);
-        at += p.length;
-      }
-      const w = new BinaryWriter();
-      w.bytes(body);
-      const r = create(StreamMarketUpdatesResponseSchema);
-      r.$unknown = [{ no: BATCH_FIELD_NO, wireType: WireType.LengthDelimited, data: w.finish() }];
-      return r;
+      // fork/join writes the batch's length prefix; each update is its shared encoding.
+      const w = new BinaryWriter().fork();
+      for (const s of all) w.tag(BATCH_UPDATES_FIELD_NO, WireType.LengthDelimited).raw(wireOf(s));
+      return preEncoded(BATCH_FIELD_NO, w.join().finish());
     };
     try {
       for (const u of await readState(redis, opts.redisNamespace, symbols)) yield snapshotOf(u);

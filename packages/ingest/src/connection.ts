@@ -29,7 +29,6 @@ export class StreamConnection {
   private attempt = 0;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  openedAtMs = 0;
   readonly stats = { connects: 0, reconnects: 0, frames: 0 };
 
   constructor(private readonly opts: StreamConnectionOptions) {}
@@ -45,12 +44,6 @@ export class StreamConnection {
 
   isOpen(): boolean {
     return this.ws?.readyState === WebSocket.OPEN;
-  }
-
-  /** Drops the socket; the reconnect path takes over. */
-  recycle(reason: string): void {
-    log.info("recycling connection", { name: this.name, reason });
-    this.ws?.terminate();
   }
 
   /** Closes for good: no reconnect. */
@@ -92,7 +85,6 @@ export class StreamConnection {
       this.stats.connects++;
       const reconnect = this.stats.connects > 1;
       if (reconnect) this.stats.reconnects++;
-      this.openedAtMs = Date.now();
       log.info("connected", { name: this.name, url: this.opts.url.slice(0, 200) });
       this.opts.onOpen(this, reconnect);
     });

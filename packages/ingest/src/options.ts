@@ -109,17 +109,19 @@ export function depthRequestWeight(limit: number, market: Market = "spot"): numb
 /** USD-M accepts only these snapshot limits. */
 export const USDM_DEPTH_LIMITS: readonly number[] = [5, 10, 20, 50, 100, 500, 1000];
 
-/** Where each market serves depth snapshots, and its public endpoints. */
+/** Where each market serves depth snapshots, its public endpoints, and its REST weight per IP per minute. */
 export const MARKET_ENDPOINTS = Object.freeze({
   spot: {
     depthPath: "/api/v3/depth",
     wsBaseUrl: "wss://stream.binance.com:9443",
     restBaseUrl: "https://api.binance.com",
+    restWeightPerMinutePerIp: 6000,
   },
   usdm: {
     depthPath: "/fapi/v1/depth",
     wsBaseUrl: "wss://fstream.binance.com",
     restBaseUrl: "https://fapi.binance.com",
+    restWeightPerMinutePerIp: 2400,
   },
 } as const);
 

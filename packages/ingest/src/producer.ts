@@ -1,5 +1,5 @@
 import type { Message, Producer } from "kafkajs";
-import { QuantCoreError, backoffDelayMs, createLogger, sleep } from "@quantcore/runtime";
+import { QuantCoreError, backoffDelayMs, createLogger, settlesWithin, sleep } from "@quantcore/runtime";
 
 const log = createLogger("ingest.producer");
 
@@ -59,26 +59,18 @@ export class BatchingProducer {
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  /** Resolves when no produce request is in flight (kafkajs must not disconnect under one). */
-  async whenIdle(): Promise<void> {
-    await this.draining;
-  }
-
-  /** Stops accepting records and waits up to `timeoutMs` for Kafka to take the rest. */
+  /**
+   * Stops accepting records and waits up to `timeoutMs` for Kafka to take the rest. Past that
+   * the rest is abandoned, and it waits (as long again) for the request in flight: kafkajs
+   * reconnects if one is still out when it disconnects, and stays open (tulios/kafkajs#1438).
+   */
   async close(timeoutMs = Infinity): Promise<void> {
     this.closed = true;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.flush().then(() => false),
-      new Promise<boolean>((resolve) => {
-        if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(true), timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      this.abandoned = true;
-      log.error("kafka did not take the backlog before shutdown", { topic: this.topic, records: this.queue.length });
-    }
+    if (!Number.isFinite(timeoutMs)) return this.flush();
+    if (await settlesWithin(this.flush(), timeoutMs)) return;
+    this.abandoned = true;
+    log.error("kafka did not take the backlog before shutdown", { topic: this.topic, records: this.queue.length });
+    await settlesWithin(this.draining ?? Promise.resolve(), timeoutMs);
   }
 
   private async drain(): Promise<void> {

@@ -286,7 +286,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     publish(ev.symbol, kind, book, ev.lastUpdateId, 0, receiveUs);
   };
 
-  /** Routes one parsed frame; `fromCurrent` is false for the incoming connection of a rotation. */
+  /** Routes one frame from `conn`: the current connection, or during a rotation the incoming one. */
   const onFrame = (text: string, receiveUs: number, conn: StreamConnection) => {
     counters.frames++;
     counters.lastFrameAtMs = Date.now();
@@ -473,9 +473,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       fetcher.close();
       await Promise.all([current.stop(), h?.next.stop()]);
       await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.close(opts.flushTimeoutMs)]);
-      // Bounded: a broker that stopped answering must not hold the process. A request still in
-      // flight during disconnect would reconnect kafkajs and leave it open (tulios/kafkajs#1438).
-      await settlesWithin(Promise.all([batcher?.whenIdle(), deadLetters?.whenIdle()]), opts.flushTimeoutMs);
+      // Bounded: a broker that stopped answering must not hold the process.
       if (producer && !(await settlesWithin(producer.disconnect(), opts.flushTimeoutMs)))
         log.warn("kafka producer disconnect timed out");
     },
