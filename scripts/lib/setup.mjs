@@ -78,6 +78,31 @@ export function ensureGrpcurl() {
   return exe;
 }
 
+/**
+ * Finds the recorded Binance data (the `shared` folder beside the checkout) and hands its place
+ * to every child as QUANTCORE_SHARED_DIR. A clone of a local checkout finds it beside the
+ * original. Without it the demo and the tests cannot replay anything: say so and stop.
+ */
+export function ensureSharedData() {
+  const holdsData = (dir) => existsSync(path.join(dir, "data/binance/hftbacktest/spot_btcusdt_20240808.gz"));
+  const candidates = [process.env.QUANTCORE_SHARED_DIR, path.resolve(repoRoot, "../shared")];
+  const origin = spawnSync("git", ["config", "--get", "remote.origin.url"], { cwd: repoRoot, encoding: "utf8" });
+  const url = origin.status === 0 ? origin.stdout.trim() : "";
+  if (url && !/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^[^/]+@/.test(url)) {
+    candidates.push(path.resolve(repoRoot, url, "../shared"));
+  }
+  const found = candidates.find((d) => d && holdsData(d));
+  if (!found) {
+    console.error(
+      `[setup] the recorded Binance data was not found (looked in ${candidates.filter(Boolean).join(", ")}).\n` +
+        "[setup] Put the shared folder beside the checkout (../shared/data/binance/...) or set QUANTCORE_SHARED_DIR.",
+    );
+    process.exit(1);
+  }
+  process.env.QUANTCORE_SHARED_DIR = found;
+  return found;
+}
+
 export function readJson(p) {
   return JSON.parse(readFileSync(p, "utf8"));
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -80,6 +81,13 @@ export interface BinanceSim extends EventEmitter {
 
 export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}): Promise<BinanceSim> {
   const o: BinanceSimOptions = { ...DEFAULT_SIM_OPTIONS, ...partial };
+  // Checked up front: a missing recording would otherwise surface as an uncaught ENOENT mid-replay.
+  const missing = o.replayFiles.filter((f) => !existsSync(f));
+  if (missing.length > 0) {
+    throw new Error(
+      `replay files not found: ${missing.join(", ")} (the recorded data lives in ../shared beside the checkout; set QUANTCORE_SHARED_DIR to point elsewhere)`,
+    );
+  }
   const emitter = new EventEmitter();
   const conns = new Set<Conn>();
   const state = new Map<string, SymbolState>();

@@ -161,3 +161,10 @@ test("synthetic books: cached best prices always equal a full scan, ids chain, n
     }
   }
 });
+
+test("a missing recording is a clear error at start, not an uncaught ENOENT mid-replay", async () => {
+  await assert.rejects(
+    startBinanceSim({ replayFiles: ["/nonexistent/spot_btcusdt_20240808.gz"] }),
+    /replay files not found: \/nonexistent\/spot_btcusdt_20240808\.gz .*QUANTCORE_SHARED_DIR/,
+  );
+});
