@@ -1,11 +1,12 @@
 import { createHook } from "node:async_hooks";
 
-// Where each live timer was created, so a leaked one can be named (timers are not in
-// process._getActiveHandles()).
+// Where each live timer and TCP socket was created, so a leaked one can be named (timers are
+// not in process._getActiveHandles(), and a socket alone does not say whose it is).
+Error.stackTraceLimit = 40;
 const timers = new Map<number, { resource: { hasRef?: () => boolean }; stack: string }>();
 createHook({
   init(asyncId, type, _trigger, resource) {
-    if (type === "Timeout")
+    if (type === "Timeout" || type === "TCPWRAP")
       timers.set(asyncId, { resource: resource as { hasRef?: () => boolean }, stack: new Error().stack ?? "" });
   },
   destroy(asyncId) {
@@ -22,9 +23,16 @@ export function exitWhenDone(graceMs = 10_000): void {
   setTimeout(() => {
     const live = [...timers.values()]
       .filter((t) => t.resource.hasRef?.() !== false)
-      .map((t) => t.stack.split("\n").slice(2, 9).join(" <- "));
+      .map((t) =>
+        t.stack
+          .split("\n")
+          .slice(2)
+          .filter((l) => !l.includes("node:internal"))
+          .slice(0, 14)
+          .join(" <- "),
+      );
     console.error(
-      `[exit-guard] still alive ${graceMs} ms after cleanup; open resources: ${JSON.stringify(process.getActiveResourcesInfo())}; referenced timers created at: ${JSON.stringify(live)}`,
+      `[exit-guard] still alive ${graceMs} ms after cleanup; open resources: ${JSON.stringify(process.getActiveResourcesInfo())}; referenced timers and sockets created at: ${JSON.stringify(live)}`,
     );
     process.exit(process.exitCode ?? 0);
   }, graceMs).unref();
