@@ -28,7 +28,7 @@ export function exitWhenDone(graceMs = 10_000): void {
           .split("\n")
           .slice(2)
           .filter((l) => !l.includes("node:internal"))
-          .slice(0, 14)
+          .slice(0, 30)
           .join(" <- "),
       );
     console.error(
