@@ -6,20 +6,19 @@
 // Usage: npm run gateway -w @quantcore/bench  [BENCH_STREAMS=1000] [BENCH_SECONDS=20]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import http2 from "node:http2";
 import path from "node:path";
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { TOP30_USDT } from "@quantcore/ingest";
 import {
   GetSnapshotResponseSchema,
   HopTimestampsSchema,
-  MarketDataService,
   MarketUpdateSchema,
   SignalsSchema,
   StreamMarketUpdatesRequestSchema,
+  StreamMarketUpdatesResponseSchema,
 } from "@quantcore/proto";
 import { EnvReader, nowUs, sleep, waitFor } from "@quantcore/runtime";
 import { freePort, startRedis } from "@quantcore/stack";
@@ -31,6 +30,8 @@ const seconds = env.int("BENCH_SECONDS", 20, { min: 3 });
 const rate = env.int("BENCH_UPDATES_PER_SECOND", 300, { min: 1 });
 // Clients let the gateway put several symbols into one message (StreamMarketUpdatesRequest.allow_batches).
 const batches = env.oneOf("BENCH_BATCHES", ["true", "false"] as const, "true") === "true";
+// Writes a V8 CPU profile of the gateway process there, to see where its time goes.
+const profileDir = env.string("BENCH_GATEWAY_PROFILE_DIR", "");
 env.done();
 
 const redisHandle = await startRedis();
@@ -39,7 +40,12 @@ const grpcPort = await freePort();
 const httpPort = await freePort();
 const gw = spawn(
   process.execPath,
-  ["--import", "tsx", path.resolve(import.meta.dirname, "../../apps/gateway/src/main.ts")],
+  [
+    ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+    "--import",
+    "tsx",
+    path.resolve(import.meta.dirname, "../../apps/gateway/src/main.ts"),
+  ],
   {
     env: {
       ...process.env,
@@ -114,78 +120,135 @@ const publisher = (async () => {
 
 interface Scenario {
   samples: number[];
-  received: number;
+  messages: number;
+  updatesDecoded: number;
   errors: number;
   stalledEnded: number;
+  peakRssMb: number;
+  gatewayCpuPercent: number;
 }
 
+/** Splits a byte stream into gRPC / gRPC-Web / Connect frames (flags byte, 4-byte length, message). */
+class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  constructor(private readonly onFrame: (flags: number, message: Buffer) => void) {}
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= 5) {
+      const end = 5 + this.buf.readUInt32BE(1);
+      if (this.buf.length < end) break;
+      this.onFrame(this.buf[0]!, this.buf.subarray(5, end));
+      this.buf = this.buf.subarray(end);
+    }
+  }
+}
+
+const cpuSeconds = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+};
+
 async function scenario(stalledShare: number): Promise<Scenario> {
-  const abort = new AbortController();
-  const out: Scenario = { samples: [], received: 0, errors: 0, stalledEnded: 0 };
+  const out: Scenario = {
+    samples: [],
+    messages: 0,
+    updatesDecoded: 0,
+    errors: 0,
+    stalledEnded: 0,
+    peakRssMb: 0,
+    gatewayCpuPercent: 0,
+  };
+  let stopping = false;
   const stalledCount = Math.round(streams * stalledShare);
   const live = streams - stalledCount;
-  // Many streams share a few HTTP/2 connections (as bots would); gRPC-Web needs one socket each.
-  const h2 = Array.from({ length: 10 }, () =>
-    createClient(MarketDataService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` })),
+  const request = Buffer.from(
+    toBinary(StreamMarketUpdatesRequestSchema, create(StreamMarketUpdatesRequestSchema, { allowBatches: batches })),
   );
-  const web = createClient(
-    MarketDataService,
-    createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${httpPort}`, httpVersion: "1.1" }),
-  );
+  const requestFrame = Buffer.concat([Buffer.from([0, 0, 0, 0, request.length]), request]);
   let measuring = false;
-  const runs: Promise<void>[] = [];
-  for (let i = 0; i < live; i++) {
-    const client = i % 2 === 0 ? h2[i % 10]! : web;
-    const sampled = i % 10 === 0;
-    runs.push(
-      (async () => {
-        try {
-          for await (const r of client.streamMarketUpdates(
-            { symbols: [], allowBatches: batches },
-            { signal: abort.signal },
-          )) {
-            const list =
-              r.event.case === "update" ? [r.event.value] : r.event.case === "batch" ? r.event.value.updates : [];
-            const t = nowUs();
-            for (const u of list) {
-              if (u.snapshot) continue;
-              out.received++;
-              if (measuring && sampled) out.samples.push((t - u.timestamps!.computePublishUs) / 1000);
-            }
-          }
-        } catch {
-          if (!abort.signal.aborted) out.errors++;
-        }
-      })(),
-    );
-  }
+  // Lean clients, so the observer on this shared 2-core host costs little: each splits frames and
+  // counts them; every 10th stream also decodes every message and times it.
+  const onFrameOf = (sampled: boolean) => (flags: number, message: Buffer) => {
+    if (flags !== 0) return; // gRPC-Web trailers
+    out.messages++;
+    if (!sampled) return;
+    const t = nowUs();
+    const r = fromBinary(StreamMarketUpdatesResponseSchema, message);
+    const list = r.event.case === "update" ? [r.event.value] : r.event.case === "batch" ? r.event.value.updates : [];
+    for (const u of list) {
+      if (u.snapshot) continue;
+      out.updatesDecoded++;
+      if (measuring) out.samples.push((t - u.timestamps!.computePublishUs) / 1000);
+    }
+  };
+  const onEnd = () => {
+    if (!stopping) out.errors++;
+  };
+  // Native gRPC: many streams share a few HTTP/2 connections, as bots' channels do.
   const sessions: http2.ClientHttp2Session[] = [];
-  const req = Buffer.from(toBinary(StreamMarketUpdatesRequestSchema, create(StreamMarketUpdatesRequestSchema, {})));
-  for (let i = 0; i < stalledCount; i++) {
-    if (i % 50 === 0) sessions.push(http2.connect(`http://127.0.0.1:${grpcPort}`));
+  const h2Stream = (i: number) => {
+    if (i % 50 === 0) {
+      const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
+      session.on("error", () => {});
+      sessions.push(session);
+    }
     const s = sessions.at(-1)!.request({
       ":method": "POST",
       ":path": "/quantcore.v1.MarketDataService/StreamMarketUpdates",
       "content-type": "application/grpc",
       te: "trailers",
     });
-    s.end(Buffer.concat([Buffer.from([0, 0, 0, 0, req.length]), req]));
-    s.pause(); // never reads: flow control stalls it at the gateway
+    s.end(requestFrame);
     s.on("error", () => {});
+    return s;
+  };
+  // gRPC-Web over HTTP/1.1, as browsers speak it: one socket per stream.
+  const webRequests: http.ClientRequest[] = [];
+  const webStream = (reader: FrameReader) => {
+    const r = http.request({
+      host: "127.0.0.1",
+      port: httpPort,
+      method: "POST",
+      path: "/quantcore.v1.MarketDataService/StreamMarketUpdates",
+      agent: false,
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+    });
+    r.on("response", (res) => {
+      res.on("data", (c: Buffer) => reader.push(c));
+      res.on("end", onEnd);
+      res.on("error", () => {});
+    });
+    r.on("error", onEnd);
+    r.end(requestFrame);
+    webRequests.push(r);
+  };
+  let h2Count = 0;
+  for (let i = 0; i < live; i++) {
+    const reader = new FrameReader(onFrameOf(i % 10 === 0));
+    if (i % 2 === 0) {
+      const s = h2Stream(h2Count++);
+      s.on("data", (c: Buffer) => reader.push(c));
+      s.on("close", onEnd);
+    } else webStream(reader);
+  }
+  // Stalled clients never read: flow control stalls them at the gateway.
+  for (let i = 0; i < stalledCount; i++) {
+    const s = h2Stream(h2Count++);
+    s.pause();
     s.on("close", () => s.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM && out.stalledEnded++);
   }
   await sleep(3000); // connect and settle before measuring
   measuring = true;
-  let peakRss = 0;
+  const cpuStart = cpuSeconds(gw.pid!);
   for (let t = 0; t < seconds; t++) {
     await sleep(1000);
-    peakRss = Math.max(peakRss, rssMb());
+    out.peakRssMb = Math.max(out.peakRssMb, Math.round(rssMb()));
   }
   measuring = false;
-  (out as Scenario & { peakRssMb: number }).peakRssMb = Math.round(peakRss);
-  abort.abort();
+  out.gatewayCpuPercent = Math.round(((cpuSeconds(gw.pid!) - cpuStart) / seconds) * 100);
+  stopping = true;
+  for (const r of webRequests) r.destroy();
   for (const s of sessions) s.destroy();
-  await Promise.all(runs);
   return out;
 }
 
@@ -203,15 +266,19 @@ writeResults(
   {
     command: "npm run gateway -w @quantcore/bench",
     machine: "2 cores, 24 GiB; Redis, the gateway process and every client on one host",
-    streams: `${streams} (half native gRPC over 10 HTTP/2 connections, half gRPC-Web over HTTP/1.1), each subscribed to all 30 symbols`,
+    streams: `${streams} (half native gRPC over HTTP/2, 50 streams per connection; half gRPC-Web over HTTP/1.1, a socket each), each subscribed to all 30 symbols`,
+    clients:
+      "lean raw-protocol readers in the bench process (frames split and counted); every 10th stream decodes every message and is timed",
     batches: batches ? "allowed (several symbols per message when ready together)" : "off (one update per message)",
     updatesPerSecond: rate,
     measuredSeconds: seconds,
-    latencySampledStreams: "every 10th stream",
-    gatewayPeakRssMb: (clean as Scenario & { peakRssMb: number }).peakRssMb,
-    gatewayPeakRssMbWithStalled: (stalled as Scenario & { peakRssMb: number }).peakRssMb,
-    updatesReceived: clean.received,
-    streamErrors: clean.errors,
+    gatewayPeakRssMb: clean.peakRssMb,
+    gatewayPeakRssMbWithStalled: stalled.peakRssMb,
+    gatewayCpuPercent: clean.gatewayCpuPercent,
+    gatewayCpuPercentWithStalled: stalled.gatewayCpuPercent,
+    messagesReceived: clean.messages,
+    updatesDecodedOnTimedStreams: clean.updatesDecoded,
+    streamErrors: clean.errors + stalled.errors,
     stalledStreamsEnded: `${stalled.stalledEnded} of ${Math.round(streams * 0.1)} (RESOURCE_EXHAUSTED)`,
     snapshot30SymbolsProtobufBytes: payload.protobufBytes,
     snapshot30SymbolsJsonBytes: payload.jsonBytes,

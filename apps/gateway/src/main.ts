@@ -14,6 +14,7 @@ const options = {
   maxStreamsPerClient: env.int("GATEWAY_MAX_STREAMS_PER_CLIENT", DEFAULT_GATEWAY_OPTIONS.maxStreamsPerClient, {
     min: 1,
   }),
+  compressMinBytes: env.int("GATEWAY_COMPRESS_MIN_BYTES", DEFAULT_GATEWAY_OPTIONS.compressMinBytes, { min: 0 }),
   kafkaBrokers: env.list("KAFKA_BROKERS", []),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_GATEWAY_OPTIONS.kafkaTopic),
   computeGroupId: env.string("KAFKA_GROUP_ID", DEFAULT_GATEWAY_OPTIONS.computeGroupId),

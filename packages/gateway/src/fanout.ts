@@ -1,19 +1,26 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { MarketUpdateSchema, type MarketUpdate } from "@quantcore/proto";
-import { QuantCoreError, createLogger } from "@quantcore/runtime";
+import { QuantCoreError, createLogger, nowUs } from "@quantcore/runtime";
+import { SharedUpdate, frameOf } from "./encoding.js";
 
 const log = createLogger("gateway.fanout");
 
-export type ClientEvent =
-  { kind: "update"; update: MarketUpdate } | { kind: "reset"; reason: string } | { kind: "end"; error: QuantCoreError };
+/** A stream's transport, written to by the fan-out without going through the stream's generator. */
+export interface DirectSink {
+  /** Response headers are out and the transport is below its high-water mark. */
+  ready(): boolean;
+  /** False once the transport is over its high-water mark (the frame is still queued). */
+  write(frame: Uint8Array): boolean;
+}
 
 /**
- * One client's mailbox: the latest update per symbol (conflation). The shared fan-out only
- * writes here and never waits for a client; the client's own stream drains it.
+ * One client's mailbox: the latest update per symbol (conflation). The shared fan-out never
+ * waits for a client: while the stream's transport has room it writes the shared frame to it
+ * directly; otherwise the update lands here and the stream's own generator drains it.
  */
 export class Mailbox {
-  private readonly latest = new Map<string, MarketUpdate>();
+  private readonly latest = new Map<string, SharedUpdate>();
   private oldestPendingAtMs = 0;
   private wake: (() => void) | undefined;
   resetReason: string | undefined;
@@ -21,28 +28,80 @@ export class Mailbox {
   conflated = 0;
   readonly minIntervalMs: number;
   private readonly lastSentAtMs = new Map<string, number>();
+  /** Clients with the same subscription share batch frames. */
+  readonly subscriptionKey: string;
+  /**
+   * Set by the stream only while its generator is parked (connect has written everything it
+   * yielded), so direct frames never interleave with connect's own writes.
+   */
+  direct: DirectSink | undefined;
+  /** Per symbol, the newest update id already sent (snapshots included): nothing older goes out. */
+  readonly sent = new Map<string, bigint>();
+  lastWriteAtMs = 0;
 
   constructor(
     readonly symbols: ReadonlySet<string> | undefined,
     private readonly limits: { maxPending: number; maxLagMs: number },
     maxUpdatesPerSecond: number,
+    readonly allowBatches = false,
   ) {
     this.minIntervalMs = maxUpdatesPerSecond > 0 ? 1000 / maxUpdatesPerSecond : 0;
+    this.subscriptionKey = symbols ? [...symbols].sort().join(",") : "*";
   }
 
   wants(symbol: string): boolean {
     return !this.symbols || this.symbols.has(symbol);
   }
 
-  offer(u: MarketUpdate, nowMs: number): void {
+  /**
+   * The fan-out's hand-off: written straight to the transport when it has room (shared frames,
+   * cached per subscription in `batchFrames`), otherwise conflated here. Returns messages written.
+   */
+  deliver(updates: readonly SharedUpdate[], batchFrames: Map<string, Uint8Array>, nowMs: number): number {
+    if (this.failure) return 0;
+    const sink = this.direct;
+    if (!sink?.ready()) {
+      this.direct = undefined;
+      for (const u of updates) this.offer(u, nowMs);
+      return 0;
+    }
+    let fresh = updates;
+    if (this.sent.size > 0) {
+      fresh = updates.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.update.updateId);
+      // The subscription delivers in order: once a newer update went out, no older one follows.
+      for (const u of fresh) this.sent.delete(u.update.symbol);
+      if (fresh.length === 0) return 0;
+    }
+    let room = true;
+    let written = 0;
+    if (this.allowBatches && fresh.length > 1) {
+      let frame = fresh === updates ? batchFrames.get(this.subscriptionKey) : undefined;
+      if (!frame) {
+        frame = frameOf(fresh);
+        if (fresh === updates) batchFrames.set(this.subscriptionKey, frame);
+      }
+      room = sink.write(frame);
+      written = 1;
+    } else {
+      for (const u of fresh) room = sink.write(u.singleFrame()) && room;
+      written = fresh.length;
+    }
+    this.lastWriteAtMs = nowMs;
+    // Over the high-water mark: conflate here until the stream's own (draining) write path catches up.
+    if (!room) this.direct = undefined;
+    return written;
+  }
+
+  offer(u: SharedUpdate, nowMs: number): void {
     if (this.failure) return;
-    const prev = this.latest.get(u.symbol);
+    const symbol = u.update.symbol;
+    const prev = this.latest.get(symbol);
     if (prev) {
-      if (prev.updateId >= u.updateId) return;
+      if (prev.update.updateId >= u.update.updateId) return;
       this.conflated++;
     }
     if (this.latest.size === 0) this.oldestPendingAtMs = nowMs;
-    this.latest.set(u.symbol, u);
+    this.latest.set(symbol, u);
     if (!this.checkLag(nowMs)) this.notify();
   }
 
@@ -80,8 +139,8 @@ export class Mailbox {
   }
 
   /** Takes what may be sent now; respects the per-symbol rate cap. */
-  take(nowMs: number): MarketUpdate[] {
-    const out: MarketUpdate[] = [];
+  take(nowMs: number): SharedUpdate[] {
+    const out: SharedUpdate[] = [];
     for (const [symbol, u] of this.latest) {
       if (this.minIntervalMs > 0 && nowMs - (this.lastSentAtMs.get(symbol) ?? 0) < this.minIntervalMs) continue;
       out.push(u);
@@ -112,18 +171,28 @@ export class Mailbox {
     });
   }
 
+  /** Wakes the stream's generator, which takes over writing until it parks again. */
   private notify(): void {
+    this.direct = undefined;
     this.wake?.();
   }
 }
 
-/** ONE Redis subscription for the whole process, fanned out to every client's mailbox. */
+/**
+ * ONE Redis subscription for the whole process, fanned out to every client. Updates that arrive
+ * together (one socket read) go out together: stamped and encoded once, then one write per client.
+ */
 export class FanOut {
   readonly clients = new Set<Mailbox>();
   readonly stats = { messagesIn: 0, badMessages: 0, resubscribes: 0 };
   private readonly sub: Redis;
   private lostConnection = false;
+  private tick: MarketUpdate[] = [];
+  /** Each update as it arrives from Redis. */
   onMessage: ((u: MarketUpdate) => void) | undefined;
+  /** Each update as sent (stamped with the gateway's send time), and the messages written directly. */
+  onSent: ((u: MarketUpdate) => void) | undefined;
+  onDirectWrites: ((messages: number) => void) | undefined;
 
   constructor(
     redisUrl: string,
@@ -161,8 +230,30 @@ export class FanOut {
     }
     this.stats.messagesIn++;
     this.onMessage?.(u);
-    const now = Date.now();
-    for (const c of this.clients) if (c.wants(u.symbol)) c.offer(u, now);
+    // ioredis emits every message of one socket read synchronously: flush after the last one.
+    if (this.tick.push(u) === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    const sendUs = nowUs();
+    const shared = this.tick.map((u) => {
+      const update: MarketUpdate = {
+        ...u,
+        snapshot: false,
+        timestamps: u.timestamps && { ...u.timestamps, gatewaySendUs: sendUs },
+      };
+      this.onSent?.(update);
+      return new SharedUpdate(update);
+    });
+    this.tick = [];
+    const nowMs = Date.now();
+    const batchFrames = new Map<string, Uint8Array>();
+    let written = 0;
+    for (const c of this.clients) {
+      const mine = c.symbols ? shared.filter((s) => c.symbols!.has(s.update.symbol)) : shared;
+      if (mine.length > 0) written += c.deliver(mine, batchFrames, nowMs);
+    }
+    if (written > 0) this.onDirectWrites?.(written);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { cors as connectCors } from "@connectrpc/connect";
+import { cors as connectCors, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { ControlService } from "@quantcore/proto";
@@ -12,7 +12,7 @@ import { SlidingLatency } from "./latency.js";
 import { FanOut } from "./fanout.js";
 import { createMetrics } from "./metrics.js";
 import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
-import { requestTransport, routes } from "./service.js";
+import { requestTransport, routes, type RequestTransport } from "./service.js";
 
 const log = createLogger("gateway");
 
@@ -41,6 +41,8 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     metrics.messagesIn.inc();
     latency.observe(u, nowUs());
   };
+  fanout.onSent = (u) => metrics.observe(u);
+  fanout.onDirectWrites = (n) => metrics.messagesOut.inc(n);
   try {
     await redis.connect();
     await fanout.start();
@@ -58,6 +60,34 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     Math.max(50, Math.min(1000, opts.maxClientLagMs / 2)),
   );
 
+  // contextValues only sees the request; the fan-out writes to the response connect writes to.
+  const responses = new WeakMap<object, http.ServerResponse | http2.Http2ServerResponse>();
+  const transportOf = (req: http.IncomingMessage | http2.Http2ServerRequest): RequestTransport => {
+    const res = responses.get(req)!;
+    const peer = req.socket.remoteAddress ?? "?";
+    if ("stream" in req) {
+      const stream = req.stream;
+      const h2res = res as http2.Http2ServerResponse;
+      return {
+        peer,
+        // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
+        kill: () => !stream.destroyed && stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM),
+        sink: {
+          ready: () => h2res.headersSent && !h2res.writableEnded && !stream.closed && !stream.writableNeedDrain,
+          write: (frame) => h2res.write(frame),
+        },
+      };
+    }
+    const h1res = res as http.ServerResponse;
+    return {
+      peer,
+      kill: () => req.socket.destroy(),
+      sink: {
+        ready: () => h1res.headersSent && !h1res.writableEnded && !req.socket.destroyed && !h1res.writableNeedDrain,
+        write: (frame) => h1res.write(frame),
+      },
+    };
+  };
   const marketData = routes({ opts, redis, fanout, metrics });
   const control = controlPlane({ opts, redis, latency, clientCount: () => fanout.clients.size });
   const handler = connectNodeAdapter({
@@ -67,6 +97,8 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     },
     interceptors: [authInterceptor({ operators: opts.operatorTokens, bots: opts.botTokens })],
     readMaxBytes: opts.readMaxBytes,
+    compressMinBytes: opts.compressMinBytes,
+    contextValues: (req) => createContextValues().set(requestTransport, transportOf(req)),
     grpc: true,
     grpcWeb: true,
     connect: true,
@@ -75,14 +107,8 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   // Browsers cannot speak cleartext HTTP/2, so there are two listeners sharing one set of
   // handlers: h2c for bots (native gRPC) and HTTP/1.1 for browsers (gRPC-Web, Connect).
   const h2 = http2.createServer((req, res) => {
-    const transport = {
-      peer: req.socket.remoteAddress ?? "?",
-      kill: () => {
-        // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
-        if (!req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      },
-    };
-    requestTransport.run(transport, () => handler(req, res));
+    responses.set(req, res);
+    handler(req, res);
   });
   const h1 = http.createServer((req, res) => {
     const origin = req.headers.origin;
@@ -113,8 +139,8 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
       return;
     }
-    const transport = { peer: req.socket.remoteAddress ?? "?", kill: () => req.socket.destroy() };
-    requestTransport.run(transport, () => handler(req, res));
+    responses.set(req, res);
+    handler(req, res);
   });
 
   const listen = (srv: http.Server | http2.Http2Server, port: number) =>

@@ -1,7 +1,5 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import {
   KeepaliveSchema,
@@ -15,7 +13,8 @@ import {
 } from "@quantcore/proto";
 import { QuantCoreError, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
-import { Mailbox, type FanOut } from "./fanout.js";
+import { preEncodedResponse, type SharedUpdate } from "./encoding.js";
+import { Mailbox, type DirectSink, type FanOut } from "./fanout.js";
 import type { Metrics } from "./metrics.js";
 import { redisKeys, type GatewayOptions } from "./options.js";
 
@@ -26,8 +25,16 @@ export interface RequestTransport {
   peer: string;
   /** Ends the stream as RESOURCE_EXHAUSTED (HTTP/2 ENHANCE_YOUR_CALM) or drops the connection. */
   kill(): void;
+  /** The response, for the fan-out's direct writes. */
+  sink: DirectSink;
 }
-export const requestTransport = new AsyncLocalStorage<RequestTransport>();
+/**
+ * Set per request by the server's contextValues. Not an AsyncLocalStorage: that turns on
+ * promise hooks for the whole process, which cost the per-message hot path about 5%.
+ */
+export const requestTransport = createContextKey<RequestTransport | undefined>(undefined, {
+  description: "request transport",
+});
 
 export interface ServiceDeps {
   opts: GatewayOptions;
@@ -80,65 +87,19 @@ async function readStateRetrying(
 
 const respond = (event: StreamMarketUpdatesResponse["event"]) => create(StreamMarketUpdatesResponseSchema, { event });
 
-/** Field numbers in StreamMarketUpdatesResponse's oneof, and of MarketUpdateBatch.updates. */
-const UPDATE_FIELD_NO = 1;
-const BATCH_FIELD_NO = 4;
-const BATCH_UPDATES_FIELD_NO = 1;
-
-/**
- * A response whose field `no` is bytes already encoded (length prefix included): protobuf-es
- * writes unknown fields verbatim, so shared encodings go out without re-serializing per client.
- */
-function preEncoded(no: number, data: Uint8Array): StreamMarketUpdatesResponse {
-  const r = create(StreamMarketUpdatesResponseSchema);
-  r.$unknown = [{ no, wireType: WireType.LengthDelimited, data }];
-  return r;
-}
-
-/** Length-prefixed MarketUpdate bytes, encoded once per update. */
-function wireOf(s: Stamped): Uint8Array {
-  if (!s.wire) {
-    const w = new BinaryWriter();
-    w.bytes(toBinary(MarketUpdateSchema, s.update));
-    s.wire = w.finish();
-  }
-  return s.wire;
-}
-
-/** One live update as every stream sends it: stamped once, encoded at most once. */
-interface Stamped {
-  update: MarketUpdate;
-  /** Length-prefixed MarketUpdate bytes, for binary streams. */
-  wire: Uint8Array | undefined;
-}
+/** Binary codecs frame messages alike and get shared encodings; JSON gets objects. */
+const BINARY_CONTENT_TYPE = /^application\/(grpc|grpc-web|connect)(\+proto)?$/i;
 
 export function routes(deps: ServiceDeps) {
   const { opts, redis, fanout, metrics } = deps;
   const perPeer = new Map<string, number>();
-  // Keyed by the fan-out's decoded object, so it lives exactly as long as some mailbox holds it.
-  const stamped = new WeakMap<MarketUpdate, Stamped>();
-  /** Stamps the gateway-send time once per update (when the first stream sends it) and observes its latency once. */
-  const stampShared = (shared: MarketUpdate): Stamped => {
-    let s = stamped.get(shared);
-    if (!s) {
-      const update: MarketUpdate = {
-        ...shared,
-        snapshot: false,
-        timestamps: shared.timestamps && { ...shared.timestamps, gatewaySendUs: nowUs() },
-      };
-      s = { update, wire: undefined };
-      stamped.set(shared, s);
-      metrics.observe(update);
-    }
-    return s;
-  };
 
   async function* streamMarketUpdates(
     req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean },
     ctx: HandlerContext,
   ): AsyncGenerator<StreamMarketUpdatesResponse> {
     const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
-    const transport = requestTransport.getStore();
+    const transport = ctx.values.get(requestTransport);
     const peer = transport?.peer ?? "?";
     if ((perPeer.get(peer) ?? 0) >= opts.maxStreamsPerClient) {
       throw new ConnectError(
@@ -153,6 +114,7 @@ export function routes(deps: ServiceDeps) {
       symbols.length > 0 ? new Set(symbols) : undefined,
       { maxPending: opts.maxPendingPerClient, maxLagMs: opts.maxClientLagMs },
       req.maxUpdatesPerSecond,
+      req.allowBatches,
     );
     box.onFail = () => {
       metrics.clientsEndedForLag.inc();
@@ -160,9 +122,10 @@ export function routes(deps: ServiceDeps) {
     };
     fanout.clients.add(box);
     metrics.clients.inc();
-    const sent = new Map<string, bigint>();
-    // Binary codecs (gRPC, gRPC-Web, Connect+proto) get the shared encoding; JSON gets objects.
-    const binary = !/json/i.test(ctx.requestHeader.get("content-type") ?? "");
+    const { sent } = box;
+    const binary = BINARY_CONTENT_TYPE.test((ctx.requestHeader.get("content-type") ?? "").split(";")[0]!.trim());
+    // The fan-out writes shared frames straight to binary, uncapped streams (a rate cap needs the mailbox).
+    const sink = binary && box.minIntervalMs === 0 ? transport?.sink : undefined;
     const snapshotOf = (u: MarketUpdate) => {
       u.snapshot = true;
       if (u.timestamps) u.timestamps.gatewaySendUs = nowUs();
@@ -170,33 +133,26 @@ export function routes(deps: ServiceDeps) {
       metrics.messagesOut.inc();
       return respond({ case: "update", value: u });
     };
-    const liveOf = (shared: MarketUpdate) => {
-      const s = stampShared(shared);
-      sent.set(shared.symbol, shared.updateId);
-      metrics.messagesOut.inc();
-      // Serializing a message per client was the fan-out's main cost.
-      return binary ? preEncoded(UPDATE_FIELD_NO, wireOf(s)) : respond({ case: "update", value: s.update });
-    };
-    /** Several symbols in one message: the shared encodings, each framed as a `updates` entry. */
-    const batchOf = (shared: MarketUpdate[]) => {
-      const all = shared.map(stampShared);
-      for (const u of shared) sent.set(u.symbol, u.updateId);
-      metrics.messagesOut.inc();
-      if (!binary) {
-        return respond({
-          case: "batch",
-          value: create(MarketUpdateBatchSchema, { updates: all.map((s) => s.update) }),
-        });
-      }
-      // fork/join writes the batch's length prefix; each update is its shared encoding.
-      const w = new BinaryWriter().fork();
-      for (const s of all) w.tag(BATCH_UPDATES_FIELD_NO, WireType.LengthDelimited).raw(wireOf(s));
-      return preEncoded(BATCH_FIELD_NO, w.join().finish());
+    /** One message for these updates: alone, or as a batch when the client allows it. */
+    const messagesOf = (shared: SharedUpdate[]): StreamMarketUpdatesResponse[] => {
+      for (const s of shared) sent.set(s.update.symbol, s.update.updateId);
+      const groups = req.allowBatches && shared.length > 1 ? [shared] : shared.map((s) => [s]);
+      metrics.messagesOut.inc(groups.length);
+      // Serializing a message per client was the fan-out's main cost: binary codecs get shared bytes.
+      if (binary) return groups.map(preEncodedResponse);
+      return groups.map((g) =>
+        g.length === 1
+          ? respond({ case: "update", value: g[0]!.update })
+          : respond({ case: "batch", value: create(MarketUpdateBatchSchema, { updates: g.map((s) => s.update) }) }),
+      );
     };
     try {
       for (const u of await readState(redis, opts.redisNamespace, symbols)) yield snapshotOf(u);
       while (!ctx.signal.aborted) {
+        // Parked with nothing pending: everything yielded so far is written, so the fan-out may write directly.
+        if (sink && box.pending() === 0 && !box.resetReason) box.direct = sink;
         await box.waitMs(opts.keepaliveIntervalMs, ctx.signal);
+        box.direct = undefined;
         if (ctx.signal.aborted) break;
         if (box.failure) throw toConnectError(box.failure);
         if (box.resetReason) {
@@ -207,14 +163,19 @@ export function routes(deps: ServiceDeps) {
           for (const u of await readStateRetrying(redis, opts.redisNamespace, symbols, ctx.signal)) yield snapshotOf(u);
           continue;
         }
-        const batch = box.take(Date.now());
+        const now = Date.now();
+        const batch = box.take(now);
         if (batch.length === 0 && box.pending() === 0) {
-          yield respond({ case: "keepalive", value: create(KeepaliveSchema, { serverTimeUs: nowUs() }) });
+          // Idle this long (direct writes count): a keepalive, so browsers and proxies keep the stream.
+          if (now - box.lastWriteAtMs >= opts.keepaliveIntervalMs) {
+            box.lastWriteAtMs = now;
+            yield respond({ case: "keepalive", value: create(KeepaliveSchema, { serverTimeUs: nowUs() }) });
+          }
           continue;
         }
-        const fresh = batch.filter((u) => (sent.get(u.symbol) ?? -1n) < u.updateId);
-        if (req.allowBatches && fresh.length > 1) yield batchOf(fresh);
-        else for (const u of fresh) yield liveOf(u);
+        const fresh = batch.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.update.updateId);
+        if (fresh.length > 0) box.lastWriteAtMs = now;
+        for (const m of messagesOf(fresh)) yield m;
         // Only rate-capped symbols are pending: wait out the interval instead of spinning.
         if (batch.length === 0) await sleep(box.minIntervalMs, ctx.signal).catch(() => {});
       }

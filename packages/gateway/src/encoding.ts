@@ -1,0 +1,72 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import {
+  MarketUpdateSchema,
+  StreamMarketUpdatesResponseSchema,
+  type MarketUpdate,
+  type StreamMarketUpdatesResponse,
+} from "@quantcore/proto";
+
+/** Field numbers in StreamMarketUpdatesResponse's oneof, and of MarketUpdateBatch.updates. */
+const UPDATE_FIELD_NO = 1;
+const BATCH_FIELD_NO = 4;
+const BATCH_UPDATES_FIELD_NO = 1;
+
+/** One live update as every stream sends it: stamped once, encoded at most once. */
+export class SharedUpdate {
+  private encoded: Uint8Array | undefined;
+  private frame: Uint8Array | undefined;
+  constructor(readonly update: MarketUpdate) {}
+
+  /** Length-prefixed MarketUpdate bytes. */
+  wire(): Uint8Array {
+    if (!this.encoded) this.encoded = new BinaryWriter().bytes(toBinary(MarketUpdateSchema, this.update)).finish();
+    return this.encoded;
+  }
+
+  /** The whole enveloped response carrying this update alone. */
+  singleFrame(): Uint8Array {
+    this.frame ??= envelope(responseBytes([this]));
+    return this.frame;
+  }
+}
+
+/** StreamMarketUpdatesResponse bytes: one update, or several as a `batch`, from the shared encodings. */
+function responseBytes(updates: readonly SharedUpdate[]): Uint8Array {
+  const w = new BinaryWriter();
+  if (updates.length === 1) return w.tag(UPDATE_FIELD_NO, WireType.LengthDelimited).raw(updates[0]!.wire()).finish();
+  // fork/join writes the batch's length prefix; each entry is its shared encoding.
+  w.tag(BATCH_FIELD_NO, WireType.LengthDelimited).fork();
+  for (const u of updates) w.tag(BATCH_UPDATES_FIELD_NO, WireType.LengthDelimited).raw(u.wire());
+  return w.join().finish();
+}
+
+/**
+ * gRPC, gRPC-Web and the Connect streaming protocol frame a message alike (flags byte, 4-byte
+ * big-endian length), so one uncompressed frame serves every binary stream.
+ */
+function envelope(message: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+/** The enveloped response for these updates: one update alone, several as one batch. */
+export function frameOf(updates: readonly SharedUpdate[]): Uint8Array {
+  return updates.length === 1 ? updates[0]!.singleFrame() : envelope(responseBytes(updates));
+}
+
+/**
+ * A response for connect's own write path whose oneof field is bytes already encoded: protobuf-es
+ * writes unknown fields verbatim, so shared encodings go out without re-serializing per client.
+ */
+export function preEncodedResponse(updates: readonly SharedUpdate[]): StreamMarketUpdatesResponse {
+  const r = create(StreamMarketUpdatesResponseSchema);
+  // responseBytes wrote one field, a 1-byte tag (field numbers < 16) and its length-prefixed
+  // value: protobuf-es takes the value and writes the tag itself.
+  const no = updates.length === 1 ? UPDATE_FIELD_NO : BATCH_FIELD_NO;
+  r.$unknown = [{ no, wireType: WireType.LengthDelimited, data: responseBytes(updates).subarray(1) }];
+  return r;
+}
