@@ -28,10 +28,11 @@ const env = new EnvReader();
 const streams = env.int("BENCH_STREAMS", 1000, { min: 2 });
 const seconds = env.int("BENCH_SECONDS", 20, { min: 3 });
 const rate = env.int("BENCH_UPDATES_PER_SECOND", 300, { min: 1 });
+const webPercent = env.int("BENCH_GRPC_WEB_PERCENT", 50, { min: 0, max: 100 });
 // Clients let the gateway put several symbols into one message (StreamMarketUpdatesRequest.allow_batches).
 const batches = env.oneOf("BENCH_BATCHES", ["true", "false"] as const, "true") === "true";
-// Writes a V8 CPU profile of the gateway process there, to see where its time goes.
-const profileDir = env.string("BENCH_GATEWAY_PROFILE_DIR", "");
+// Extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc".
+const gatewayNodeArgs = env.string("BENCH_GATEWAY_NODE_ARGS", "").split(" ").filter(Boolean);
 env.done();
 
 const redisHandle = await startRedis();
@@ -40,12 +41,7 @@ const grpcPort = await freePort();
 const httpPort = await freePort();
 const gw = spawn(
   process.execPath,
-  [
-    ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
-    "--import",
-    "tsx",
-    path.resolve(import.meta.dirname, "../../apps/gateway/src/main.ts"),
-  ],
+  [...gatewayNodeArgs, "--import", "tsx", path.resolve(import.meta.dirname, "../../apps/gateway/src/main.ts")],
   {
     env: {
       ...process.env,
@@ -126,6 +122,9 @@ interface Scenario {
   stalledEnded: number;
   peakRssMb: number;
   gatewayCpuPercent: number;
+  clientsCpuPercent: number;
+  /** The gateway's own /metrics at the end: where its memory is. */
+  gatewayMemoryMb: Record<string, number>;
 }
 
 /** Splits a byte stream into gRPC / gRPC-Web / Connect frames (flags byte, 4-byte length, message). */
@@ -157,6 +156,8 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     stalledEnded: 0,
     peakRssMb: 0,
     gatewayCpuPercent: 0,
+    clientsCpuPercent: 0,
+    gatewayMemoryMb: {},
   };
   let stopping = false;
   const stalledCount = Math.round(streams * stalledShare);
@@ -178,7 +179,11 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     for (const u of list) {
       if (u.snapshot) continue;
       out.updatesDecoded++;
-      if (measuring) out.samples.push((t - u.timestamps!.computePublishUs) / 1000);
+      if (measuring) {
+        const ms = (t - u.timestamps!.computePublishUs) / 1000;
+        out.samples.push(ms);
+        if (process.env.BENCH_DEBUG && ms > 50) console.log("slow", Math.round(ms), new Date(t / 1000).toISOString());
+      }
     }
   };
   const onEnd = () => {
@@ -223,9 +228,14 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     webRequests.push(r);
   };
   let h2Count = 0;
+  let h2Live = 0;
+  let webCount = 0;
   for (let i = 0; i < live; i++) {
-    const reader = new FrameReader(onFrameOf(i % 10 === 0));
-    if (i % 2 === 0) {
+    // Streams alternate by protocol as evenly as the mix allows; every 10th of each protocol is timed.
+    const web = Math.floor(((i + 1) * webPercent) / 100) > Math.floor((i * webPercent) / 100);
+    const nth = web ? webCount++ : h2Live++;
+    const reader = new FrameReader(onFrameOf(nth % 10 === 0));
+    if (!web) {
       const s = h2Stream(h2Count++);
       s.on("data", (c: Buffer) => reader.push(c));
       s.on("close", onEnd);
@@ -240,12 +250,25 @@ async function scenario(stalledShare: number): Promise<Scenario> {
   await sleep(3000); // connect and settle before measuring
   measuring = true;
   const cpuStart = cpuSeconds(gw.pid!);
+  const ownCpuStart = process.cpuUsage();
   for (let t = 0; t < seconds; t++) {
     await sleep(1000);
     out.peakRssMb = Math.max(out.peakRssMb, Math.round(rssMb()));
   }
   measuring = false;
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  for (const name of [
+    "process_resident_memory_bytes",
+    "nodejs_heap_size_total_bytes",
+    "nodejs_heap_size_used_bytes",
+    "nodejs_external_memory_bytes",
+  ]) {
+    const v = new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1];
+    if (v) out.gatewayMemoryMb[name] = Math.round(Number(v) / 2 ** 20);
+  }
   out.gatewayCpuPercent = Math.round(((cpuSeconds(gw.pid!) - cpuStart) / seconds) * 100);
+  const ownCpu = process.cpuUsage(ownCpuStart);
+  out.clientsCpuPercent = Math.round((ownCpu.user + ownCpu.system) / 1e4 / seconds);
   stopping = true;
   for (const r of webRequests) r.destroy();
   for (const s of sessions) s.destroy();
@@ -266,16 +289,19 @@ writeResults(
   {
     command: "npm run gateway -w @quantcore/bench",
     machine: "2 cores, 24 GiB; Redis, the gateway process and every client on one host",
-    streams: `${streams} (half native gRPC over HTTP/2, 50 streams per connection; half gRPC-Web over HTTP/1.1, a socket each), each subscribed to all 30 symbols`,
+    streams: `${streams}: ${100 - webPercent}% native gRPC over HTTP/2 (50 streams per connection), ${webPercent}% gRPC-Web over HTTP/1.1 (a socket each); each subscribed to all 30 symbols`,
     clients:
-      "lean raw-protocol readers in the bench process (frames split and counted); every 10th stream decodes every message and is timed",
+      "lean raw-protocol readers in the bench process (frames split and counted); every 10th stream of each protocol decodes every message and is timed",
     batches: batches ? "allowed (several symbols per message when ready together)" : "off (one update per message)",
     updatesPerSecond: rate,
     measuredSeconds: seconds,
     gatewayPeakRssMb: clean.peakRssMb,
     gatewayPeakRssMbWithStalled: stalled.peakRssMb,
+    gatewayMemoryAtEndMb: clean.gatewayMemoryMb,
+    gatewayMemoryAtEndMbWithStalled: stalled.gatewayMemoryMb,
     gatewayCpuPercent: clean.gatewayCpuPercent,
     gatewayCpuPercentWithStalled: stalled.gatewayCpuPercent,
+    benchProcessCpuPercent: clean.clientsCpuPercent,
     messagesReceived: clean.messages,
     updatesDecodedOnTimedStreams: clean.updatesDecoded,
     streamErrors: clean.errors + stalled.errors,

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { MarketUpdate } from "@quantcore/proto";
 import { nowUs } from "@quantcore/runtime";
 
@@ -14,6 +14,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 /** Prometheus metrics of one gateway (its own registry: several gateways may share a process in tests). */
 export function createMetrics() {
   const registry = new Registry();
+  // Process metrics (RSS, heap, event-loop lag, GC) next to the gateway's own.
+  collectDefaultMetrics({ register: registry });
   const latency = new Histogram({
     name: "quantcore_layer_latency_seconds",
     help: "Per-hop latency computed from the hop timestamps each update carries",

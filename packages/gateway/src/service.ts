@@ -13,7 +13,7 @@ import {
 } from "@quantcore/proto";
 import { QuantCoreError, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
-import { preEncodedResponse, type SharedUpdate } from "./encoding.js";
+import { SharedUpdate, preEncodedResponse } from "./encoding.js";
 import { Mailbox, type DirectSink, type FanOut } from "./fanout.js";
 import type { Metrics } from "./metrics.js";
 import { redisKeys, type GatewayOptions } from "./options.js";
@@ -68,19 +68,64 @@ async function readState(redis: Redis, ns: string, symbols: string[]): Promise<M
   }
 }
 
-/** After an outage the command connection may still be reconnecting: retry, with backoff, until aborted. */
-async function readStateRetrying(
-  redis: Redis,
-  ns: string,
-  symbols: string[],
-  signal: AbortSignal,
-): Promise<MarketUpdate[]> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await readState(redis, ns, symbols);
-    } catch (err) {
-      if (signal.aborted || attempt >= 20) throw err;
-      await sleep(backoffDelayMs(attempt, { initialDelayMs: 50, maxDelayMs: 1_000, multiplier: 2 }), signal);
+/**
+ * Snapshot reads requested in the same tick share one Redis command and one decode (a connection
+ * storm would otherwise read and decode the whole state once per stream). A read is only shared
+ * by streams whose mailbox was registered before the command went out, so none misses an update.
+ */
+class SnapshotReader {
+  private queued = new Map<
+    string,
+    { symbols: string[]; waiters: { resolve(v: SharedUpdate[]): void; reject(e: unknown): void }[] }
+  >();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly ns: string,
+  ) {}
+
+  read(symbols: string[]): Promise<SharedUpdate[]> {
+    const key = [...symbols].sort().join(",");
+    let q = this.queued.get(key);
+    if (!q) {
+      q = { symbols, waiters: [] };
+      this.queued.set(key, q);
+      if (this.queued.size === 1) queueMicrotask(() => this.issue());
+    }
+    const waiters = q.waiters;
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  }
+
+  /** After an outage the command connection may still be reconnecting: retry, with backoff, until aborted. */
+  async readRetrying(symbols: string[], signal: AbortSignal): Promise<SharedUpdate[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.read(symbols);
+      } catch (err) {
+        if (signal.aborted || attempt >= 20) throw err;
+        await sleep(backoffDelayMs(attempt, { initialDelayMs: 50, maxDelayMs: 1_000, multiplier: 2 }), signal);
+      }
+    }
+  }
+
+  private issue(): void {
+    const batch = this.queued;
+    this.queued = new Map();
+    for (const { symbols, waiters } of batch.values()) {
+      readState(this.redis, this.ns, symbols).then(
+        (state) => {
+          const sendUs = nowUs();
+          const shared = state.map((u) => {
+            u.snapshot = true;
+            if (u.timestamps) u.timestamps.gatewaySendUs = sendUs;
+            return new SharedUpdate(u);
+          });
+          for (const w of waiters) w.resolve(shared);
+        },
+        (err: unknown) => {
+          for (const w of waiters) w.reject(err);
+        },
+      );
     }
   }
 }
@@ -93,6 +138,7 @@ const BINARY_CONTENT_TYPE = /^application\/(grpc|grpc-web|connect)(\+proto)?$/i;
 export function routes(deps: ServiceDeps) {
   const { opts, redis, fanout, metrics } = deps;
   const perPeer = new Map<string, number>();
+  const snapshots = new SnapshotReader(redis, opts.redisNamespace);
 
   async function* streamMarketUpdates(
     req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean },
@@ -126,13 +172,6 @@ export function routes(deps: ServiceDeps) {
     const binary = BINARY_CONTENT_TYPE.test((ctx.requestHeader.get("content-type") ?? "").split(";")[0]!.trim());
     // The fan-out writes shared frames straight to binary, uncapped streams (a rate cap needs the mailbox).
     const sink = binary && box.minIntervalMs === 0 ? transport?.sink : undefined;
-    const snapshotOf = (u: MarketUpdate) => {
-      u.snapshot = true;
-      if (u.timestamps) u.timestamps.gatewaySendUs = nowUs();
-      sent.set(u.symbol, u.updateId);
-      metrics.messagesOut.inc();
-      return respond({ case: "update", value: u });
-    };
     /** One message for these updates: alone, or as a batch when the client allows it. */
     const messagesOf = (shared: SharedUpdate[]): StreamMarketUpdatesResponse[] => {
       for (const s of shared) sent.set(s.update.symbol, s.update.updateId);
@@ -147,7 +186,8 @@ export function routes(deps: ServiceDeps) {
       );
     };
     try {
-      for (const u of await readState(redis, opts.redisNamespace, symbols)) yield snapshotOf(u);
+      // The snapshot goes out like live updates: one batch when the client allows it.
+      for (const m of messagesOf(await snapshots.read(symbols))) yield m;
       while (!ctx.signal.aborted) {
         // Parked with nothing pending: everything yielded so far is written, so the fan-out may write directly.
         if (sink && box.pending() === 0 && !box.resetReason) box.direct = sink;
@@ -160,7 +200,7 @@ export function routes(deps: ServiceDeps) {
           box.resetReason = undefined;
           sent.clear();
           yield respond({ case: "reset", value: create(StreamResetSchema, { reason }) });
-          for (const u of await readStateRetrying(redis, opts.redisNamespace, symbols, ctx.signal)) yield snapshotOf(u);
+          for (const m of messagesOf(await snapshots.readRetrying(symbols, ctx.signal))) yield m;
           continue;
         }
         const now = Date.now();

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import http2 from "node:http2";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
@@ -16,6 +16,7 @@ import {
   MarketUpdateSchema,
   SignalsSchema,
   StreamMarketUpdatesRequestSchema,
+  StreamMarketUpdatesResponseSchema,
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { nowUs, waitFor } from "@quantcore/runtime";
@@ -243,6 +244,91 @@ test("a stalled client is ended with RESOURCE_EXHAUSTED and does not delay the o
     abort.abort();
     await done;
     session.close();
+  });
+});
+
+/** Splits an HTTP/2 gRPC response body into messages. */
+function grpcMessages(onMessage: (m: StreamMarketUpdatesResponse) => void): (chunk: Buffer) => void {
+  let buf = Buffer.alloc(0);
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+      const end = 5 + buf.readUInt32BE(1);
+      onMessage(fromBinary(StreamMarketUpdatesResponseSchema, buf.subarray(5, end)));
+      buf = buf.subarray(end);
+    }
+  };
+}
+
+test("a client that falls behind is conflated, then catches up: newest value of every symbol, in order, none twice", async () => {
+  await withGateway({ maxClientLagMs: 60_000 }, async (g, ns) => {
+    const symbols = Array.from({ length: 60 }, (_, i) => `SYM${i}USDT`);
+    const round = async (id: number) => {
+      const m = redis.multi();
+      for (const symbol of symbols) {
+        const u = create(MarketUpdateSchema, {
+          symbol,
+          updateId: BigInt(id),
+          signals: create(SignalsSchema, { obi20: Math.random(), bestBidPrice: 1 + id, bestAskPrice: 2 + id }),
+          timestamps: create(HopTimestampsSchema, { computePublishUs: nowUs() }),
+        });
+        const bytes = Buffer.from(toBinary(MarketUpdateSchema, u));
+        m.hset(`${ns}:state`, symbol, bytes).publish(`${ns}:updates`, bytes);
+      }
+      await m.exec();
+    };
+    await round(1); // state, so the stream is past its snapshot and on the fan-out's direct path
+
+    const session = http2.connect(g.grpcUrl);
+    const req = toBinary(
+      StreamMarketUpdatesRequestSchema,
+      create(StreamMarketUpdatesRequestSchema, { symbols: [], allowBatches: true }),
+    );
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/quantcore.v1.MarketDataService/StreamMarketUpdates",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.end(Buffer.concat([Buffer.from([0, 0, 0, 0, req.length]), Buffer.from(req)]));
+    const got: { symbol: string; id: number; snapshot: boolean }[] = [];
+    stream.on(
+      "data",
+      grpcMessages((m) => {
+        const list =
+          m.event.case === "update" ? [m.event.value] : m.event.case === "batch" ? m.event.value.updates : [];
+        for (const u of list) got.push({ symbol: u.symbol, id: Number(u.updateId), snapshot: u.snapshot });
+      }),
+    );
+    await waitFor(() => got.length === symbols.length, "snapshot");
+    await round(2);
+    await waitFor(() => got.length === 2 * symbols.length, "a live round");
+
+    // Stop reading: flow control fills, the gateway stops writing and keeps only the newest per symbol.
+    stream.pause();
+    const rounds = 60; // ~4 KB a round: several times the 64 KiB stream window plus the write buffer
+    for (let id = 3; id < 3 + rounds; id++) await round(id);
+    const last = 2 + rounds;
+    stream.resume();
+    await waitFor(
+      () => symbols.every((s) => got.some((u) => u.symbol === s && u.id === last)),
+      "the newest value of every symbol",
+    );
+    stream.close();
+    session.close();
+
+    for (const s of symbols) {
+      const ids = got.filter((u) => u.symbol === s && !u.snapshot).map((u) => u.id);
+      assert.ok(
+        ids.every((id, i) => i === 0 || id > ids[i - 1]!),
+        `${s}: ids in order, none twice: ${ids.join(",")}`,
+      );
+    }
+    const live = got.filter((u) => !u.snapshot).length;
+    assert.ok(
+      live < (rounds + 1) * symbols.length,
+      `conflated: ${live} live updates for ${(rounds + 1) * symbols.length} published`,
+    );
   });
 });
 
