@@ -32,7 +32,8 @@ export type StreamMarketUpdatesRequest = Message<"quantcore.v1.StreamMarketUpdat
 
   /**
    * Lets the server put several symbols' updates into one `batch` message when more than one
-   * is ready at once (under load: fewer, larger messages). Off: one `update` per message.
+   * is ready at once (the snapshot, and under load: fewer, larger messages). Off: one `update`
+   * per message.
    *
    * @generated from field: bool allow_batches = 3;
    */
