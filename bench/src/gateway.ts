@@ -6,8 +6,8 @@
 // Usage: npm run gateway -w @quantcore/bench  [BENCH_STREAMS=1000] [BENCH_SECONDS=20]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import http from "node:http";
 import http2 from "node:http2";
+import net from "node:net";
 import path from "node:path";
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
@@ -142,6 +142,47 @@ class FrameReader {
   }
 }
 
+/** An HTTP/1.1 response: checks the status, then hands on the chunked body's bytes. */
+class ChunkedBodyReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private state: "head" | "size" | "data" | "crlf" = "head";
+  private left = 0;
+  constructor(private readonly onBody: (chunk: Buffer) => void) {}
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
+    for (;;) {
+      if (this.state === "head") {
+        const end = this.buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = this.buf.subarray(0, end).toString("latin1");
+        if (!/^HTTP\/1\.1 200/.test(head) || !/transfer-encoding: chunked/i.test(head)) {
+          throw new Error(`unexpected response: ${head.split("\r\n")[0]}`);
+        }
+        this.buf = this.buf.subarray(end + 4);
+        this.state = "size";
+      } else if (this.state === "size") {
+        const end = this.buf.indexOf("\r\n");
+        if (end < 0) return;
+        this.left = parseInt(this.buf.subarray(0, end).toString("latin1"), 16);
+        this.buf = this.buf.subarray(end + 2);
+        if (this.left === 0) return; // last chunk: the stream ended
+        this.state = "data";
+      } else if (this.state === "data") {
+        if (this.buf.length === 0) return;
+        const take = Math.min(this.left, this.buf.length);
+        this.onBody(this.buf.subarray(0, take));
+        this.buf = this.buf.subarray(take);
+        this.left -= take;
+        if (this.left === 0) this.state = "crlf";
+      } else {
+        if (this.buf.length < 2) return;
+        this.buf = this.buf.subarray(2);
+        this.state = "size";
+      }
+    }
+  }
+}
+
 const cpuSeconds = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
@@ -208,24 +249,22 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     return s;
   };
   // gRPC-Web over HTTP/1.1, as browsers speak it: one socket per stream.
-  const webRequests: http.ClientRequest[] = [];
+  // gRPC-Web over HTTP/1.1, as browsers speak it: one socket per stream (a bare socket and a
+  // chunked-body reader: node's HTTP client cost more CPU than the gateway on this shared host).
+  const webSockets: net.Socket[] = [];
   const webStream = (reader: FrameReader) => {
-    const r = http.request({
-      host: "127.0.0.1",
-      port: httpPort,
-      method: "POST",
-      path: "/quantcore.v1.MarketDataService/StreamMarketUpdates",
-      agent: false,
-      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
-    });
-    r.on("response", (res) => {
-      res.on("data", (c: Buffer) => reader.push(c));
-      res.on("end", onEnd);
-      res.on("error", () => {});
-    });
-    r.on("error", onEnd);
-    r.end(requestFrame);
-    webRequests.push(r);
+    const socket = net.connect(httpPort, "127.0.0.1");
+    socket.setNoDelay(true);
+    socket.write(
+      `POST /quantcore.v1.MarketDataService/StreamMarketUpdates HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\n` +
+        `Content-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: ${requestFrame.length}\r\n\r\n`,
+    );
+    socket.write(requestFrame);
+    const body = new ChunkedBodyReader((c) => reader.push(c));
+    socket.on("data", (c: Buffer) => body.push(c));
+    socket.on("error", () => {});
+    socket.on("close", onEnd);
+    webSockets.push(socket);
   };
   let h2Count = 0;
   let h2Live = 0;
@@ -270,7 +309,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
   const ownCpu = process.cpuUsage(ownCpuStart);
   out.clientsCpuPercent = Math.round((ownCpu.user + ownCpu.system) / 1e4 / seconds);
   stopping = true;
-  for (const r of webRequests) r.destroy();
+  for (const s of webSockets) s.destroy();
   for (const s of sessions) s.destroy();
   return out;
 }
