@@ -39,27 +39,38 @@ const redisHandle = await startRedis();
 const ns = "benchgw";
 const grpcPort = await freePort();
 const httpPort = await freePort();
-const gw = spawn(
-  process.execPath,
-  [...gatewayNodeArgs, "--import", "tsx", path.resolve(import.meta.dirname, "../../apps/gateway/src/main.ts")],
-  {
-    env: {
-      ...process.env,
-      REDIS_URL: redisHandle.url,
-      REDIS_NAMESPACE: ns,
-      GATEWAY_GRPC_PORT: String(grpcPort),
-      GATEWAY_HTTP_PORT: String(httpPort),
-      LOG_LEVEL: "warn",
-      // Every bench client comes from 127.0.0.1: lift the per-address stream cap.
-      GATEWAY_MAX_STREAMS_PER_CLIENT: String(streams * 2),
+/** A fresh gateway per scenario, so one scenario's teardown does not weigh on the next one's memory. */
+async function startGateway() {
+  const gw = spawn(
+    process.execPath,
+    [...gatewayNodeArgs, "--import", "tsx", path.resolve(import.meta.dirname, "../../apps/gateway/src/main.ts")],
+    {
+      env: {
+        ...process.env,
+        REDIS_URL: redisHandle.url,
+        REDIS_NAMESPACE: ns,
+        GATEWAY_GRPC_PORT: String(grpcPort),
+        GATEWAY_HTTP_PORT: String(httpPort),
+        LOG_LEVEL: "warn",
+        // Every bench client comes from 127.0.0.1: lift the per-address stream cap.
+        GATEWAY_MAX_STREAMS_PER_CLIENT: String(streams * 2),
+      },
+      stdio: "inherit",
     },
-    stdio: "inherit",
-  },
-);
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-await waitFor(() => fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok), "gateway up", {
-  timeoutMs: 30_000,
-});
+  );
+  await waitFor(() => fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok), "gateway up", {
+    timeoutMs: 30_000,
+  });
+  return {
+    pid: gw.pid!,
+    async stop() {
+      gw.kill("SIGTERM");
+      await new Promise((r) => gw.once("exit", r));
+    },
+  };
+}
+const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 const redis = new Redis(redisHandle.url);
 const update = (symbol: string, id: number) =>
@@ -189,6 +200,7 @@ const cpuSeconds = (pid: number) => {
 };
 
 async function scenario(stalledShare: number): Promise<Scenario> {
+  const gw = await startGateway();
   const out: Scenario = {
     samples: [],
     messages: 0,
@@ -288,11 +300,11 @@ async function scenario(stalledShare: number): Promise<Scenario> {
   }
   await sleep(3000); // connect and settle before measuring
   measuring = true;
-  const cpuStart = cpuSeconds(gw.pid!);
+  const cpuStart = cpuSeconds(gw.pid);
   const ownCpuStart = process.cpuUsage();
   for (let t = 0; t < seconds; t++) {
     await sleep(1000);
-    out.peakRssMb = Math.max(out.peakRssMb, Math.round(rssMb()));
+    out.peakRssMb = Math.max(out.peakRssMb, Math.round(rssMb(gw.pid)));
   }
   measuring = false;
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
@@ -305,12 +317,13 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     const v = new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1];
     if (v) out.gatewayMemoryMb[name] = Math.round(Number(v) / 2 ** 20);
   }
-  out.gatewayCpuPercent = Math.round(((cpuSeconds(gw.pid!) - cpuStart) / seconds) * 100);
+  out.gatewayCpuPercent = Math.round(((cpuSeconds(gw.pid) - cpuStart) / seconds) * 100);
   const ownCpu = process.cpuUsage(ownCpuStart);
   out.clientsCpuPercent = Math.round((ownCpu.user + ownCpu.system) / 1e4 / seconds);
   stopping = true;
   for (const s of webSockets) s.destroy();
   for (const s of sessions) s.destroy();
+  await gw.stop();
   return out;
 }
 
@@ -323,10 +336,17 @@ const rows: Record<string, Summary> = {
   [`redis publish -> client receive, ${streams} streams`]: summarize(clean.samples),
   [`same, 10% of streams stalled`]: summarize(stalled.samples),
 };
+// The issue's load (1,000 streams) is bench/results/gateway.*; other sizes get their own files.
+const setting = [
+  streams !== 1000 && `BENCH_STREAMS=${streams}`,
+  webPercent !== 50 && `BENCH_GRPC_WEB_PERCENT=${webPercent}`,
+  rate !== 300 && `BENCH_UPDATES_PER_SECOND=${rate}`,
+  !batches && "BENCH_BATCHES=false",
+].filter(Boolean);
 writeResults(
-  "gateway",
+  setting.length === 0 ? "gateway" : `gateway-${streams}-streams`,
   {
-    command: "npm run gateway -w @quantcore/bench",
+    command: [...setting, `BENCH_SECONDS=${seconds}`, "npm run gateway -w @quantcore/bench"].join(" "),
     machine: "2 cores, 24 GiB; Redis, the gateway process and every client on one host",
     streams: `${streams}: ${100 - webPercent}% native gRPC over HTTP/2 (50 streams per connection), ${webPercent}% gRPC-Web over HTTP/1.1 (a socket each); each subscribed to all 30 symbols`,
     clients:
@@ -353,7 +373,5 @@ writeResults(
   "ms",
 );
 redis.disconnect();
-gw.kill("SIGTERM");
-await new Promise((r) => gw.once("exit", r));
 await redisHandle.stop();
 process.exit(0);
