@@ -16,6 +16,10 @@ COPY --from=prune /src/out/json/ .
 RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 COPY --from=prune /src/out/full/ .
 COPY tsconfig.base.json ./
+COPY scripts/bundle.mjs scripts/
+ARG APP
+# One bundle per entry point (dist/*.mjs): the workspace's TypeScript compiled in, npm packages external.
+RUN npm run build -w "${APP}"
 
 FROM ${NODE_IMAGE} AS run
 ENV NODE_ENV=production
@@ -24,5 +28,5 @@ COPY --from=install --chown=node:node /app .
 USER node
 ARG APP_DIR
 ENV APP_DIR=${APP_DIR}
-# TypeScript source runs through tsx (workspace packages export their source).
-CMD ["sh", "-c", "exec node --import tsx \"$APP_DIR/src/main.ts\""]
+# Plain node on the bundle: no transpiling loader at run time (less memory, faster start).
+CMD ["sh", "-c", "exec node --enable-source-maps \"$APP_DIR/dist/main.mjs\""]

@@ -4,7 +4,7 @@
 // gateway process's RSS, then the same with 10% stalled clients; plus the payload size of a
 // 30-symbol snapshot as protobuf vs JSON.
 // Usage: npm run gateway -w @quantcore/bench  [BENCH_STREAMS=1000] [BENCH_SECONDS=20]
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
@@ -39,11 +39,18 @@ const redisHandle = await startRedis();
 const ns = "benchgw";
 const grpcPort = await freePort();
 const httpPort = await freePort();
+// The gateway as its image runs it: the bundle, on plain node.
+const built = spawnSync("npm", ["run", "build", "-w", "@quantcore/app-gateway"], {
+  cwd: path.resolve(import.meta.dirname, "../.."),
+  stdio: "inherit",
+});
+if (built.status !== 0) throw new Error("gateway build failed");
+
 /** A fresh gateway per scenario, so one scenario's teardown does not weigh on the next one's memory. */
 async function startGateway() {
   const gw = spawn(
     process.execPath,
-    [...gatewayNodeArgs, "--import", "tsx", path.resolve(import.meta.dirname, "../../apps/gateway/src/main.ts")],
+    [...gatewayNodeArgs, "--enable-source-maps", path.resolve(import.meta.dirname, "../../apps/gateway/dist/main.mjs")],
     {
       env: {
         ...process.env,
@@ -348,6 +355,8 @@ writeResults(
   {
     command: [...setting, `BENCH_SECONDS=${seconds}`, "npm run gateway -w @quantcore/bench"].join(" "),
     machine: "2 cores, 24 GiB; Redis, the gateway process and every client on one host",
+    gateway:
+      "apps/gateway/dist/main.mjs (npm run build -w @quantcore/app-gateway) on plain node, as its image runs it; a fresh process per scenario",
     streams: `${streams}: ${100 - webPercent}% native gRPC over HTTP/2 (50 streams per connection), ${webPercent}% gRPC-Web over HTTP/1.1 (a socket each); each subscribed to all 30 symbols`,
     clients:
       "lean raw-protocol readers in the bench process (frames split and counted); every 10th stream of each protocol decodes every message and is timed",

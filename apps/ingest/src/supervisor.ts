@@ -9,8 +9,12 @@ const env = new EnvReader();
 const shardCount = env.int("SHARD_COUNT", 10, { min: 1, max: 300 });
 env.done();
 
+// Bundled (dist/supervisor.mjs, as the image runs it) it starts dist/main.mjs; from source, src/main.ts via tsx.
+const bundled = import.meta.url.endsWith(".mjs");
 const supervisor = superviseShards({
-  command: [process.execPath, "--import", "tsx", path.join(import.meta.dirname, "main.ts")],
+  command: bundled
+    ? [process.execPath, "--enable-source-maps", path.join(import.meta.dirname, "main.mjs")]
+    : [process.execPath, "--import", "tsx", path.join(import.meta.dirname, "main.ts")],
   shardCount,
   onOutput: (_shard, chunk) => process.stdout.write(chunk),
 });

@@ -58,15 +58,23 @@ export function frameOf(updates: readonly SharedUpdate[]): Uint8Array {
   return updates.length === 1 ? updates[0]!.singleFrame() : envelope(responseBytes(updates));
 }
 
+/** Streams handed the same list (a shared snapshot read) share its bytes: each stream keeps its last message. */
+const responses = new WeakMap<readonly SharedUpdate[], Uint8Array>();
+
 /**
  * A response for connect's own write path whose oneof field is bytes already encoded: protobuf-es
  * writes unknown fields verbatim, so shared encodings go out without re-serializing per client.
  */
 export function preEncodedResponse(updates: readonly SharedUpdate[]): StreamMarketUpdatesResponse {
   const r = create(StreamMarketUpdatesResponseSchema);
+  let bytes = responses.get(updates);
+  if (!bytes) {
+    bytes = responseBytes(updates);
+    responses.set(updates, bytes);
+  }
   // responseBytes wrote one field, a 1-byte tag (field numbers < 16) and its length-prefixed
   // value: protobuf-es takes the value and writes the tag itself.
   const no = updates.length === 1 ? UPDATE_FIELD_NO : BATCH_FIELD_NO;
-  r.$unknown = [{ no, wireType: WireType.LengthDelimited, data: responseBytes(updates).subarray(1) }];
+  r.$unknown = [{ no, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
   return r;
 }
