@@ -7,9 +7,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";
-import net from "node:net";
+import { Worker } from "node:worker_threads";
 import path from "node:path";
-import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { TOP30_USDT } from "@quantcore/ingest";
 import {
@@ -18,10 +18,10 @@ import {
   MarketUpdateSchema,
   SignalsSchema,
   StreamMarketUpdatesRequestSchema,
-  StreamMarketUpdatesResponseSchema,
 } from "@quantcore/proto";
 import { EnvReader, nowUs, sleep, waitFor } from "@quantcore/runtime";
 import { freePort, startRedis } from "@quantcore/stack";
+import type { ClientsConfig, ClientsResult, ToClients } from "./gateway-clients.js";
 import { summarize, writeResults, type Summary } from "./report.js";
 
 const env = new EnvReader();
@@ -29,6 +29,9 @@ const streams = env.int("BENCH_STREAMS", 1000, { min: 2 });
 const seconds = env.int("BENCH_SECONDS", 20, { min: 3 });
 const rate = env.int("BENCH_UPDATES_PER_SECOND", 300, { min: 1 });
 const webPercent = env.int("BENCH_GRPC_WEB_PERCENT", 50, { min: 0, max: 100 });
+// The observing clients run in worker threads, off the publisher's event loop (more than one
+// thread only adds contention on a 2-core host).
+const clientThreads = env.int("BENCH_CLIENT_THREADS", 1, { min: 1, max: 16 });
 // Clients let the gateway put several symbols into one message (StreamMarketUpdatesRequest.allow_batches).
 const batches = env.oneOf("BENCH_BATCHES", ["true", "false"] as const, "true") === "true";
 // Extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc".
@@ -45,6 +48,16 @@ const built = spawnSync("npm", ["run", "build", "-w", "@quantcore/app-gateway"],
   stdio: "inherit",
 });
 if (built.status !== 0) throw new Error("gateway build failed");
+
+// Never leave a gateway behind, even when the bench dies ('exit' alone misses uncaught errors).
+const gatewaysToKill = new Set<() => void>();
+process.on("exit", () => gatewaysToKill.forEach((kill) => kill()));
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
 
 /** A fresh gateway per scenario, so one scenario's teardown does not weigh on the next one's memory. */
 async function startGateway() {
@@ -65,12 +78,15 @@ async function startGateway() {
       stdio: "inherit",
     },
   );
+  const killOnExit = () => gw.kill();
+  gatewaysToKill.add(killOnExit);
   await waitFor(() => fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok), "gateway up", {
     timeoutMs: 30_000,
   });
   return {
     pid: gw.pid!,
     async stop() {
+      gatewaysToKill.delete(killOnExit);
       gw.kill("SIGTERM");
       await new Promise((r) => gw.once("exit", r));
     },
@@ -145,62 +161,6 @@ interface Scenario {
   gatewayMemoryMb: Record<string, number>;
 }
 
-/** Splits a byte stream into gRPC / gRPC-Web / Connect frames (flags byte, 4-byte length, message). */
-class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
-  constructor(private readonly onFrame: (flags: number, message: Buffer) => void) {}
-  push(chunk: Buffer): void {
-    this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
-    while (this.buf.length >= 5) {
-      const end = 5 + this.buf.readUInt32BE(1);
-      if (this.buf.length < end) break;
-      this.onFrame(this.buf[0]!, this.buf.subarray(5, end));
-      this.buf = this.buf.subarray(end);
-    }
-  }
-}
-
-/** An HTTP/1.1 response: checks the status, then hands on the chunked body's bytes. */
-class ChunkedBodyReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private state: "head" | "size" | "data" | "crlf" = "head";
-  private left = 0;
-  constructor(private readonly onBody: (chunk: Buffer) => void) {}
-  push(chunk: Buffer): void {
-    this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
-    for (;;) {
-      if (this.state === "head") {
-        const end = this.buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const head = this.buf.subarray(0, end).toString("latin1");
-        if (!/^HTTP\/1\.1 200/.test(head) || !/transfer-encoding: chunked/i.test(head)) {
-          throw new Error(`unexpected response: ${head.split("\r\n")[0]}`);
-        }
-        this.buf = this.buf.subarray(end + 4);
-        this.state = "size";
-      } else if (this.state === "size") {
-        const end = this.buf.indexOf("\r\n");
-        if (end < 0) return;
-        this.left = parseInt(this.buf.subarray(0, end).toString("latin1"), 16);
-        this.buf = this.buf.subarray(end + 2);
-        if (this.left === 0) return; // last chunk: the stream ended
-        this.state = "data";
-      } else if (this.state === "data") {
-        if (this.buf.length === 0) return;
-        const take = Math.min(this.left, this.buf.length);
-        this.onBody(this.buf.subarray(0, take));
-        this.buf = this.buf.subarray(take);
-        this.left -= take;
-        if (this.left === 0) this.state = "crlf";
-      } else {
-        if (this.buf.length < 2) return;
-        this.buf = this.buf.subarray(2);
-        this.state = "size";
-      }
-    }
-  }
-}
-
 const cpuSeconds = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
@@ -219,37 +179,36 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     clientsCpuPercent: 0,
     gatewayMemoryMb: {},
   };
-  let stopping = false;
   const stalledCount = Math.round(streams * stalledShare);
   const live = streams - stalledCount;
   const request = Buffer.from(
     toBinary(StreamMarketUpdatesRequestSchema, create(StreamMarketUpdatesRequestSchema, { allowBatches: batches })),
   );
   const requestFrame = Buffer.concat([Buffer.from([0, 0, 0, 0, request.length]), request]);
-  let measuring = false;
-  // Lean clients, so the observer on this shared 2-core host costs little: each splits frames and
-  // counts them; every 10th stream also decodes every message and times it.
-  const onFrameOf = (sampled: boolean) => (flags: number, message: Buffer) => {
-    if (flags !== 0) return; // gRPC-Web trailers
-    out.messages++;
-    if (!sampled) return;
-    const t = nowUs();
-    const r = fromBinary(StreamMarketUpdatesResponseSchema, message);
-    const list = r.event.case === "update" ? [r.event.value] : r.event.case === "batch" ? r.event.value.updates : [];
-    for (const u of list) {
-      if (u.snapshot) continue;
-      out.updatesDecoded++;
-      if (measuring) {
-        const ms = (t - u.timestamps!.computePublishUs) / 1000;
-        out.samples.push(ms);
-        if (process.env.BENCH_DEBUG && ms > 50) console.log("slow", Math.round(ms), new Date(t / 1000).toISOString());
-      }
-    }
-  };
-  const onEnd = () => {
-    if (!stopping) out.errors++;
-  };
-  // Native gRPC: many streams share a few HTTP/2 connections, as bots' channels do.
+  // The live clients, spread over worker threads (stream i goes to thread i % clientThreads).
+  const workers = Array.from({ length: clientThreads }, (_, t) => {
+    const config: ClientsConfig = {
+      grpcPort,
+      httpPort,
+      requestFrame,
+      indexes: Array.from({ length: live }, (_, i) => i).filter((i) => i % clientThreads === t),
+      webPercent,
+    };
+    return new Worker(new URL("./gateway-clients-worker.mjs", import.meta.url), {
+      workerData: { kind: "gateway-clients", config },
+    });
+  });
+  const tell = (m: ToClients) => workers.forEach((w) => w.postMessage(m));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once("message", () => resolve());
+          w.once("error", reject);
+        }),
+    ),
+  );
+  // Native gRPC streams of the stalled clients, 50 per connection; they never read.
   const sessions: http2.ClientHttp2Session[] = [];
   const h2Stream = (i: number) => {
     if (i % 50 === 0) {
@@ -267,38 +226,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     s.on("error", () => {});
     return s;
   };
-  // gRPC-Web over HTTP/1.1, as browsers speak it: one socket per stream.
-  // gRPC-Web over HTTP/1.1, as browsers speak it: one socket per stream (a bare socket and a
-  // chunked-body reader: node's HTTP client cost more CPU than the gateway on this shared host).
-  const webSockets: net.Socket[] = [];
-  const webStream = (reader: FrameReader) => {
-    const socket = net.connect(httpPort, "127.0.0.1");
-    socket.setNoDelay(true);
-    socket.write(
-      `POST /quantcore.v1.MarketDataService/StreamMarketUpdates HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\n` +
-        `Content-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: ${requestFrame.length}\r\n\r\n`,
-    );
-    socket.write(requestFrame);
-    const body = new ChunkedBodyReader((c) => reader.push(c));
-    socket.on("data", (c: Buffer) => body.push(c));
-    socket.on("error", () => {});
-    socket.on("close", onEnd);
-    webSockets.push(socket);
-  };
   let h2Count = 0;
-  let h2Live = 0;
-  let webCount = 0;
-  for (let i = 0; i < live; i++) {
-    // Streams alternate by protocol as evenly as the mix allows; every 10th of each protocol is timed.
-    const web = Math.floor(((i + 1) * webPercent) / 100) > Math.floor((i * webPercent) / 100);
-    const nth = web ? webCount++ : h2Live++;
-    const reader = new FrameReader(onFrameOf(nth % 10 === 0));
-    if (!web) {
-      const s = h2Stream(h2Count++);
-      s.on("data", (c: Buffer) => reader.push(c));
-      s.on("close", onEnd);
-    } else webStream(reader);
-  }
   // Stalled clients never read: flow control stalls them at the gateway.
   for (let i = 0; i < stalledCount; i++) {
     const s = h2Stream(h2Count++);
@@ -306,14 +234,14 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     s.on("close", () => s.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM && out.stalledEnded++);
   }
   await sleep(3000); // connect and settle before measuring
-  measuring = true;
+  tell({ kind: "measure", on: true });
   const cpuStart = cpuSeconds(gw.pid);
-  const ownCpuStart = process.cpuUsage();
+  const benchCpuStart = process.cpuUsage(); // every thread of this process: the clients and the publisher
   for (let t = 0; t < seconds; t++) {
     await sleep(1000);
     out.peakRssMb = Math.max(out.peakRssMb, Math.round(rssMb(gw.pid)));
   }
-  measuring = false;
+  tell({ kind: "measure", on: false });
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   for (const name of [
     "process_resident_memory_bytes",
@@ -325,10 +253,25 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     if (v) out.gatewayMemoryMb[name] = Math.round(Number(v) / 2 ** 20);
   }
   out.gatewayCpuPercent = Math.round(((cpuSeconds(gw.pid) - cpuStart) / seconds) * 100);
-  const ownCpu = process.cpuUsage(ownCpuStart);
-  out.clientsCpuPercent = Math.round((ownCpu.user + ownCpu.system) / 1e4 / seconds);
-  stopping = true;
-  for (const s of webSockets) s.destroy();
+  const benchCpu = process.cpuUsage(benchCpuStart);
+  out.clientsCpuPercent = Math.round((benchCpu.user + benchCpu.system) / 1e4 / seconds);
+  const results = await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<ClientsResult>((resolve, reject) => {
+          w.once("message", resolve);
+          w.once("error", reject);
+          w.postMessage({ kind: "stop" } satisfies ToClients);
+        }),
+    ),
+  );
+  for (const r of results) {
+    for (const v of r.samples) out.samples.push(v);
+    out.messages += r.messages;
+    out.updatesDecoded += r.updatesDecoded;
+    out.errors += r.errors;
+  }
+  await Promise.all(workers.map((w) => w.terminate()));
   for (const s of sessions) s.destroy();
   await gw.stop();
   return out;
@@ -349,6 +292,7 @@ const setting = [
   webPercent !== 50 && `BENCH_GRPC_WEB_PERCENT=${webPercent}`,
   rate !== 300 && `BENCH_UPDATES_PER_SECOND=${rate}`,
   !batches && "BENCH_BATCHES=false",
+  clientThreads !== 1 && `BENCH_CLIENT_THREADS=${clientThreads}`,
 ].filter(Boolean);
 writeResults(
   setting.length === 0 ? "gateway" : `gateway-${streams}-streams`,
@@ -359,7 +303,7 @@ writeResults(
       "apps/gateway/dist/main.mjs (npm run build -w @quantcore/app-gateway) on plain node, as its image runs it; a fresh process per scenario",
     streams: `${streams}: ${100 - webPercent}% native gRPC over HTTP/2 (50 streams per connection), ${webPercent}% gRPC-Web over HTTP/1.1 (a socket each); each subscribed to all 30 symbols`,
     clients:
-      "lean raw-protocol readers in the bench process (frames split and counted); every 10th stream of each protocol decodes every message and is timed",
+      "lean raw-protocol readers in worker threads of the bench process (frames split and counted); every 10th stream of each protocol decodes every message and is timed",
     batches: batches ? "allowed (several symbols per message when ready together)" : "off (one update per message)",
     updatesPerSecond: rate,
     measuredSeconds: seconds,
@@ -369,6 +313,7 @@ writeResults(
     gatewayMemoryAtEndMbWithStalled: stalled.gatewayMemoryMb,
     gatewayCpuPercent: clean.gatewayCpuPercent,
     gatewayCpuPercentWithStalled: stalled.gatewayCpuPercent,
+    clientThreads,
     benchProcessCpuPercent: clean.clientsCpuPercent,
     messagesReceived: clean.messages,
     updatesDecodedOnTimedStreams: clean.updatesDecoded,

@@ -71,6 +71,7 @@ export class Mailbox {
       // The subscription delivers in order: once a newer update went out, no older one follows.
       for (const u of fresh) this.sent.delete(u.update.symbol);
       if (fresh.length === 0) return 0;
+      if (fresh.length === updates.length) fresh = updates; // nothing dropped: the shared frame fits
     }
     let room = true;
     let written = 0;

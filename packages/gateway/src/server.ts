@@ -1,8 +1,8 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { cors as connectCors, createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Code, ConnectError, cors as connectCors, createConnectRouter, createContextValues } from "@connectrpc/connect";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { ControlService } from "@quantcore/proto";
 import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
@@ -60,56 +60,87 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     Math.max(50, Math.min(1000, opts.maxClientLagMs / 2)),
   );
 
-  // contextValues only sees the request; the fan-out writes to the response connect writes to.
-  const responses = new WeakMap<object, http.ServerResponse | http2.Http2ServerResponse>();
-  const transportOf = (req: http.IncomingMessage | http2.Http2ServerRequest): RequestTransport => {
-    const res = responses.get(req)!;
+  /** The transport of one request: who it is, how to end it, and the fan-out's direct sink. */
+  const transportOf = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ): RequestTransport & { killed: boolean } => {
     const peer = req.socket.remoteAddress ?? "?";
     if ("stream" in req) {
       const stream = req.stream;
       const h2res = res as http2.Http2ServerResponse;
-      return {
+      const t = {
         peer,
-        // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
-        kill: () => !stream.destroyed && stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM),
+        killed: false,
+        kill: () => {
+          t.killed = true;
+          // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
+          if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        },
         sink: {
           ready: () => h2res.headersSent && !h2res.writableEnded && !stream.closed && !stream.writableNeedDrain,
-          write: (frame) => h2res.write(frame),
+          write: (frame: Uint8Array) => h2res.write(frame),
         },
       };
+      return t;
     }
     const h1res = res as http.ServerResponse;
-    return {
+    const t = {
       peer,
-      kill: () => req.socket.destroy(),
+      killed: false,
+      kill: () => {
+        t.killed = true;
+        req.socket.destroy();
+      },
       sink: {
         ready: () => h1res.headersSent && !h1res.writableEnded && !req.socket.destroyed && !h1res.writableNeedDrain,
-        write: (frame) => h1res.write(frame),
+        write: (frame: Uint8Array) => h1res.write(frame),
       },
     };
+    return t;
   };
   const marketData = routes({ opts, redis, fanout, metrics });
   const control = controlPlane({ opts, redis, latency, clientCount: () => fanout.clients.size });
-  const handler = connectNodeAdapter({
-    routes: (router) => {
-      marketData(router);
-      router.service(ControlService, control);
-    },
+  const router = createConnectRouter({
     interceptors: [authInterceptor({ operators: opts.operatorTokens, bots: opts.botTokens })],
     readMaxBytes: opts.readMaxBytes,
     compressMinBytes: opts.compressMinBytes,
-    contextValues: (req) => createContextValues().set(requestTransport, transportOf(req)),
     grpc: true,
     grpcWeb: true,
     connect: true,
   });
+  marketData(router);
+  router.service(ControlService, control);
+  const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  // connectNodeAdapter, with the request's transport in the context and failures through our
+  // log: its console.error printed a stack for every lagging client ended on purpose, and a
+  // burst of those (written synchronously) stalled every other stream.
+  const handler = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
+    const h = handlers.get(req.url?.split("?", 2)[0] ?? "");
+    if (!h) {
+      res.writeHead(404).end();
+      return;
+    }
+    const transport = transportOf(req, res);
+    const values = createContextValues().set(requestTransport, transport);
+    h(universalRequestFromNodeRequest(req, res, undefined, values))
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        // Ended by us for lagging (counted), or the client went away: nothing to report.
+        if (transport.killed || ConnectError.from(reason).code === Code.Aborted) return;
+        log.warn("rpc failed", {
+          method: h.method.name,
+          err: reason instanceof Error ? reason.message : String(reason),
+        });
+      });
+  };
 
   // Browsers cannot speak cleartext HTTP/2, so there are two listeners sharing one set of
   // handlers: h2c for bots (native gRPC) and HTTP/1.1 for browsers (gRPC-Web, Connect).
-  const h2 = http2.createServer((req, res) => {
-    responses.set(req, res);
-    handler(req, res);
-  });
+  const h2 = http2.createServer(handler);
   const h1 = http.createServer((req, res) => {
     const origin = req.headers.origin;
     if (origin !== undefined) {
@@ -139,7 +170,6 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
       return;
     }
-    responses.set(req, res);
     handler(req, res);
   });
 
