@@ -83,6 +83,33 @@ class ChunkedBodyReader {
   }
 }
 
+/** Native gRPC streams, 50 per HTTP/2 connection, as bots' channels multiplex them. */
+export function grpcStreams(grpcPort: number, requestFrame: Uint8Array) {
+  const sessions: http2.ClientHttp2Session[] = [];
+  let opened = 0;
+  return {
+    open(): http2.ClientHttp2Stream {
+      if (opened++ % 50 === 0) {
+        const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
+        session.on("error", () => {});
+        sessions.push(session);
+      }
+      const s = sessions.at(-1)!.request({
+        ":method": "POST",
+        ":path": "/quantcore.v1.MarketDataService/StreamMarketUpdates",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      s.end(requestFrame);
+      s.on("error", () => {});
+      return s;
+    },
+    close(): void {
+      for (const s of sessions) s.destroy();
+    },
+  };
+}
+
 /** Protocol of global stream `i`: alternating as evenly as the mix allows. */
 const isWeb = (i: number, webPercent: number) =>
   Math.floor(((i + 1) * webPercent) / 100) > Math.floor((i * webPercent) / 100);
@@ -108,23 +135,9 @@ function openClients(cfg: ClientsConfig) {
   const onEnd = () => {
     if (!stopping) out.errors++;
   };
-  // Native gRPC: many streams share a few HTTP/2 connections, as bots' channels do.
-  const sessions: http2.ClientHttp2Session[] = [];
-  let h2InSession = 0;
+  const grpc = grpcStreams(cfg.grpcPort, requestFrame);
   const h2Stream = (reader: FrameReader) => {
-    if (h2InSession++ % 50 === 0) {
-      const session = http2.connect(`http://127.0.0.1:${cfg.grpcPort}`);
-      session.on("error", () => {});
-      sessions.push(session);
-    }
-    const s = sessions.at(-1)!.request({
-      ":method": "POST",
-      ":path": "/quantcore.v1.MarketDataService/StreamMarketUpdates",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    s.end(requestFrame);
-    s.on("error", () => {});
+    const s = grpc.open();
     s.on("data", (c: Buffer) => reader.push(c));
     s.on("close", onEnd);
   };
@@ -161,7 +174,7 @@ function openClients(cfg: ClientsConfig) {
     stop(): ClientsResult {
       stopping = true;
       for (const s of sockets) s.destroy();
-      for (const s of sessions) s.destroy();
+      grpc.close();
       return out;
     },
   };

@@ -21,7 +21,7 @@ import {
 } from "@quantcore/proto";
 import { EnvReader, nowUs, sleep, waitFor } from "@quantcore/runtime";
 import { freePort, startRedis } from "@quantcore/stack";
-import type { ClientsConfig, ClientsResult, ToClients } from "./gateway-clients.js";
+import { grpcStreams, type ClientsConfig, type ClientsResult, type ToClients } from "./gateway-clients.js";
 import { summarize, writeResults, type Summary } from "./report.js";
 
 const env = new EnvReader();
@@ -208,28 +208,10 @@ async function scenario(stalledShare: number): Promise<Scenario> {
         }),
     ),
   );
-  // Native gRPC streams of the stalled clients, 50 per connection; they never read.
-  const sessions: http2.ClientHttp2Session[] = [];
-  const h2Stream = (i: number) => {
-    if (i % 50 === 0) {
-      const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
-      session.on("error", () => {});
-      sessions.push(session);
-    }
-    const s = sessions.at(-1)!.request({
-      ":method": "POST",
-      ":path": "/quantcore.v1.MarketDataService/StreamMarketUpdates",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    s.end(requestFrame);
-    s.on("error", () => {});
-    return s;
-  };
-  let h2Count = 0;
+  const stalledStreams = grpcStreams(grpcPort, requestFrame);
   // Stalled clients never read: flow control stalls them at the gateway.
   for (let i = 0; i < stalledCount; i++) {
-    const s = h2Stream(h2Count++);
+    const s = stalledStreams.open();
     s.pause();
     s.on("close", () => s.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM && out.stalledEnded++);
   }
@@ -272,7 +254,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     out.errors += r.errors;
   }
   await Promise.all(workers.map((w) => w.terminate()));
-  for (const s of sessions) s.destroy();
+  stalledStreams.close();
   await gw.stop();
   return out;
 }
