@@ -12,10 +12,27 @@ const UPDATE_FIELD_NO = 1;
 const BATCH_FIELD_NO = 4;
 const BATCH_UPDATES_FIELD_NO = 1;
 
+const CRLF = Buffer.from("\r\n");
+
+/** An enveloped message written as is to every stream that takes it. */
+export class SharedFrame {
+  private chunk: Buffer | undefined;
+  constructor(readonly bytes: Uint8Array) {}
+
+  /**
+   * The frame as one HTTP/1.1 chunk (size line, data, CRLF), built once for every HTTP/1.1
+   * stream: one socket write each, where the response's own chunked write is four.
+   */
+  httpChunk(): Buffer {
+    this.chunk ??= Buffer.concat([Buffer.from(`${this.bytes.length.toString(16)}\r\n`, "latin1"), this.bytes, CRLF]);
+    return this.chunk;
+  }
+}
+
 /** One live update as every stream sends it: stamped once, encoded at most once. */
 export class SharedUpdate {
   private encoded: Uint8Array | undefined;
-  private frame: Uint8Array | undefined;
+  private frame: SharedFrame | undefined;
   constructor(readonly update: MarketUpdate) {}
 
   /** Length-prefixed MarketUpdate bytes. */
@@ -25,8 +42,8 @@ export class SharedUpdate {
   }
 
   /** The whole enveloped response carrying this update alone. */
-  singleFrame(): Uint8Array {
-    this.frame ??= envelope(responseBytes([this]));
+  singleFrame(): SharedFrame {
+    this.frame ??= new SharedFrame(envelope(responseBytes([this])));
     return this.frame;
   }
 }
@@ -54,8 +71,8 @@ function envelope(message: Uint8Array): Uint8Array {
 }
 
 /** The enveloped response for these updates: one update alone, several as one batch. */
-export function frameOf(updates: readonly SharedUpdate[]): Uint8Array {
-  return updates.length === 1 ? updates[0]!.singleFrame() : envelope(responseBytes(updates));
+export function frameOf(updates: readonly SharedUpdate[]): SharedFrame {
+  return updates.length === 1 ? updates[0]!.singleFrame() : new SharedFrame(envelope(responseBytes(updates)));
 }
 
 /** Streams handed the same list (a shared snapshot read) share its bytes: each stream keeps its last message. */

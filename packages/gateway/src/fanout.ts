@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { MarketUpdateSchema, type MarketUpdate } from "@quantcore/proto";
 import { QuantCoreError, createLogger, nowUs } from "@quantcore/runtime";
-import { SharedUpdate, frameOf } from "./encoding.js";
+import { SharedUpdate, frameOf, type SharedFrame } from "./encoding.js";
 
 const log = createLogger("gateway.fanout");
 
@@ -11,7 +11,7 @@ export interface DirectSink {
   /** Response headers are out and the transport is below its high-water mark. */
   ready(): boolean;
   /** False once the transport is over its high-water mark (the frame is still queued). */
-  write(frame: Uint8Array): boolean;
+  write(frame: SharedFrame): boolean;
 }
 
 /**
@@ -57,7 +57,7 @@ export class Mailbox {
    * The fan-out's hand-off: written straight to the transport when it has room (shared frames,
    * cached per subscription in `batchFrames`), otherwise conflated here. Returns messages written.
    */
-  deliver(updates: readonly SharedUpdate[], batchFrames: Map<string, Uint8Array>, nowMs: number): number {
+  deliver(updates: readonly SharedUpdate[], batchFrames: Map<string, SharedFrame>, nowMs: number): number {
     if (this.failure) return 0;
     const sink = this.direct;
     if (!sink?.ready()) {
@@ -248,7 +248,7 @@ export class FanOut {
     });
     this.tick = [];
     const nowMs = Date.now();
-    const batchFrames = new Map<string, Uint8Array>();
+    const batchFrames = new Map<string, SharedFrame>();
     let written = 0;
     for (const c of this.clients) {
       const mine = c.symbols ? shared.filter((s) => c.symbols!.has(s.update.symbol)) : shared;

@@ -9,6 +9,7 @@ import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/r
 import { authInterceptor } from "./auth.js";
 import { controlPlane } from "./control.js";
 import { SlidingLatency } from "./latency.js";
+import type { SharedFrame } from "./encoding.js";
 import { FanOut } from "./fanout.js";
 import { createMetrics } from "./metrics.js";
 import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
@@ -79,12 +80,13 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         },
         sink: {
           ready: () => h2res.headersSent && !h2res.writableEnded && !stream.closed && !stream.writableNeedDrain,
-          write: (frame: Uint8Array) => h2res.write(frame),
+          write: (frame: SharedFrame) => stream.write(frame.bytes),
         },
       };
       return t;
     }
     const h1res = res as http.ServerResponse;
+    const socket = req.socket;
     const t = {
       peer,
       killed: false,
@@ -92,9 +94,17 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         t.killed = true;
         req.socket.destroy();
       },
+      // Frames go to the socket as ready-made chunks, once the response is chunked, its headers
+      // are out and nothing of its own is still queued ahead of them (so the order holds).
       sink: {
-        ready: () => h1res.headersSent && !h1res.writableEnded && !req.socket.destroyed && !h1res.writableNeedDrain,
-        write: (frame: Uint8Array) => h1res.write(frame),
+        ready: () =>
+          h1res.headersSent &&
+          h1res.chunkedEncoding &&
+          !h1res.writableEnded &&
+          !socket.destroyed &&
+          !socket.writableNeedDrain &&
+          h1res.writableLength === socket.writableLength,
+        write: (frame: SharedFrame) => socket.write(frame.httpChunk()),
       },
     };
     return t;
