@@ -44,6 +44,17 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
   // a failed one is disconnected before the next try, and none is made after close.
   let admin: Promise<Admin> | undefined;
   let closed = false;
+  // Admin calls in flight: close waits for them, or one would reconnect a broker (a metadata
+  // refresh) after the admin was disconnected and hold the process open.
+  const inFlight = new Set<Promise<unknown>>();
+  const tracked = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    void p.then(
+      () => inFlight.delete(p),
+      () => inFlight.delete(p),
+    );
+    return p;
+  };
 
   const kafkaAdmin = (): Promise<Admin> | undefined => {
     if (opts.kafkaBrokers.length === 0 || closed) return undefined;
@@ -71,10 +82,13 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
       const pending = kafkaAdmin();
       if (!pending) return [];
       const a = await pending;
-      const [ends, committed] = await Promise.all([
-        a.fetchTopicOffsets(opts.kafkaTopic),
-        a.fetchOffsets({ groupId: opts.computeGroupId, topics: [opts.kafkaTopic] }),
-      ]);
+      if (closed) return [];
+      const [ends, committed] = await tracked(
+        Promise.all([
+          a.fetchTopicOffsets(opts.kafkaTopic),
+          a.fetchOffsets({ groupId: opts.computeGroupId, topics: [opts.kafkaTopic] }),
+        ]),
+      );
       const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
       return ends.map((e) => {
         const c = done.get(e.partition) ?? -1n;
@@ -202,6 +216,8 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
       // A replay's own Kafka clients must be gone before the gateway says it has stopped.
       const running = Promise.all([...jobs.values()].map((j) => j.done));
       if (!(await settlesWithin(running, 15_000))) log.warn("replay jobs did not stop in time");
+      if (!(await settlesWithin(Promise.allSettled([...inFlight]), 5_000)))
+        log.warn("kafka admin calls did not end in time");
       await dropAdmin();
     },
   };
