@@ -19,7 +19,7 @@ import {
   StreamMarketUpdatesResponseSchema,
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
-import { nowUs, waitFor } from "@quantcore/runtime";
+import { nowUs, sleep, waitFor } from "@quantcore/runtime";
 import { startRedis, type RedisHandle } from "@quantcore/stack";
 import { createGateway, type Gateway, type GatewayOptions } from "../src/index.js";
 
@@ -428,6 +428,39 @@ for (const [name, transportOf] of [
     });
   });
 }
+
+test("an idle stream gets keepalives; a busy one does not", async () => {
+  await withGateway({ keepaliveIntervalMs: 200 }, async (g, ns) => {
+    await publish(ns, "BTCUSDT", 1, 0.1);
+    const client = createClient(MarketDataService, createGrpcWebTransport({ baseUrl: g.httpUrl, httpVersion: "1.1" }));
+    const abort = new AbortController();
+    const got: { kind: string; atMs: number }[] = [];
+    const done = (async () => {
+      try {
+        for await (const m of client.streamMarketUpdates({ symbols: [] }, { signal: abort.signal }))
+          got.push({ kind: m.event.case ?? "", atMs: Date.now() });
+      } catch {
+        /* ended by the test */
+      }
+    })();
+    await waitFor(() => got.filter((m) => m.kind === "keepalive").length >= 2, "keepalives on the idle stream");
+    // Busy: an update every 50 ms for a second (written straight by the fan-out) keeps the stream alive.
+    const busyFrom = Date.now();
+    for (let id = 2; Date.now() - busyFrom < 1_000; id++) {
+      await publish(ns, "BTCUSDT", id, 0.2);
+      await sleep(50);
+    }
+    const busy = got.filter((m) => m.atMs > busyFrom + 250);
+    abort.abort();
+    await done;
+    assert.ok(busy.filter((m) => m.kind === "update").length >= 10, "updates while busy");
+    assert.deepEqual(
+      busy.filter((m) => m.kind === "keepalive"),
+      [],
+      "no keepalive while updates flow",
+    );
+  });
+});
 
 test("bad requests get INVALID_ARGUMENT", async () => {
   await withGateway({ maxSymbolsPerRequest: 3 }, async (g) => {
