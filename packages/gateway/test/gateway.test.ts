@@ -429,6 +429,27 @@ for (const [name, transportOf] of [
   });
 }
 
+test("a client's cancellation ends its handler at once, not at the next keepalive", async () => {
+  await withGateway({ keepaliveIntervalMs: 60_000 }, async (g, ns) => {
+    await publish(ns, "BTCUSDT", 1, 0.1);
+    const aborts = [new AbortController(), new AbortController()];
+    const clients = [
+      createClient(MarketDataService, createGrpcTransport({ baseUrl: g.grpcUrl })),
+      createClient(MarketDataService, createGrpcWebTransport({ baseUrl: g.httpUrl, httpVersion: "1.1" })),
+    ];
+    const got: StreamMarketUpdatesResponse[][] = [[], []];
+    const done = clients.map((c, i) =>
+      collect(c.streamMarketUpdates({ symbols: [] }, { signal: aborts[i]!.signal }), got[i]!),
+    );
+    await waitFor(() => got.every((m) => updates(m).length === 1), "both snapshots");
+    assert.equal(g.clientCount(), 2);
+    for (const a of aborts) a.abort();
+    await Promise.all(done);
+    // Parked handlers race the request's signal: both are gone long before a keepalive would be due.
+    await waitFor(() => g.clientCount() === 0, "handlers ended", { timeoutMs: 5_000 });
+  });
+});
+
 test("an idle stream gets keepalives; a busy one does not", async () => {
   await withGateway({ keepaliveIntervalMs: 200 }, async (g, ns) => {
     await publish(ns, "BTCUSDT", 1, 0.1);
