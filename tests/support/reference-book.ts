@@ -5,10 +5,7 @@ import { createReadStream } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
-
-export function sharedDir(): string {
-  return process.env.QUANTCORE_SHARED_DIR ?? path.resolve(import.meta.dirname, "../../../shared");
-}
+import { sharedDir } from "@quantcore/binance-sim";
 
 export function spotReplayFile(symbol: "btcusdt" | "ethusdt"): string {
   return path.join(sharedDir(), "data/binance/hftbacktest", `spot_${symbol}_20240808.gz`);
