@@ -197,9 +197,9 @@ function openClients(cfg: ClientsConfig) {
   };
   for (const i of cfg.indexes) {
     const web = isWeb(i, cfg.webPercent);
-    // The nth stream of its protocol, globally: every 10th is timed.
-    let nth = 0;
-    for (let k = 0; k < i; k++) if (isWeb(k, cfg.webPercent) === web) nth++;
+    // The nth stream of its protocol, globally (streams 0..i-1 hold floor(i * p / 100) web ones): every 10th is timed.
+    const webBefore = Math.floor((i * cfg.webPercent) / 100);
+    const nth = web ? webBefore : i - webBefore;
     const reader = new FrameReader(onFrameOf(nth % 10 === 0));
     if (web) webStream(reader);
     else h2Stream(reader);

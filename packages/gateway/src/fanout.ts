@@ -6,6 +6,11 @@ import { SharedUpdate, frameOf, type SharedFrame } from "./encoding.js";
 
 const log = createLogger("gateway.fanout");
 
+/** One key per set of symbols (any order); no set means every symbol. */
+export function subscriptionKey(symbols: Iterable<string> | undefined): string {
+  return symbols ? [...symbols].sort().join(",") : "*";
+}
+
 /** A stream's transport, written to by the fan-out without going through the stream's generator. */
 export interface DirectSink {
   /** Response headers are out and the transport is below its high-water mark. */
@@ -46,7 +51,7 @@ export class Mailbox {
     readonly allowBatches = false,
   ) {
     this.minIntervalMs = maxUpdatesPerSecond > 0 ? 1000 / maxUpdatesPerSecond : 0;
-    this.subscriptionKey = symbols ? [...symbols].sort().join(",") : "*";
+    this.subscriptionKey = subscriptionKey(symbols);
   }
 
   wants(symbol: string): boolean {
@@ -251,7 +256,7 @@ export class FanOut {
     const batchFrames = new Map<string, SharedFrame>();
     let written = 0;
     for (const c of this.clients) {
-      const mine = c.symbols ? shared.filter((s) => c.symbols!.has(s.update.symbol)) : shared;
+      const mine = c.symbols ? shared.filter((s) => c.wants(s.update.symbol)) : shared;
       if (mine.length > 0) written += c.deliver(mine, batchFrames, nowMs);
     }
     if (written > 0) this.onDirectWrites?.(written);

@@ -65,35 +65,26 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   const transportOf = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
-  ): RequestTransport & { killed: boolean } => {
+  ): RequestTransport => {
     const peer = req.socket.remoteAddress ?? "?";
     if ("stream" in req) {
       const stream = req.stream;
       const h2res = res as http2.Http2ServerResponse;
-      const t = {
+      return {
         peer,
-        killed: false,
-        kill: () => {
-          t.killed = true;
-          // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
-          if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        },
+        // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
+        kill: () => !stream.destroyed && stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM),
         sink: {
           ready: () => h2res.headersSent && !h2res.writableEnded && !stream.closed && !stream.writableNeedDrain,
           write: (frame: SharedFrame) => stream.write(frame.bytes),
         },
       };
-      return t;
     }
     const h1res = res as http.ServerResponse;
     const socket = req.socket;
-    const t = {
+    return {
       peer,
-      killed: false,
-      kill: () => {
-        t.killed = true;
-        req.socket.destroy();
-      },
+      kill: () => socket.destroy(),
       // Frames go to the socket as ready-made chunks, once the response is chunked, its headers
       // are out and nothing of its own is still queued ahead of them (so the order holds).
       sink: {
@@ -107,7 +98,6 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         write: (frame: SharedFrame) => socket.write(frame.httpChunk()),
       },
     };
-    return t;
   };
   const marketData = routes({ opts, redis, fanout, metrics });
   const control = controlPlane({ opts, redis, latency, clientCount: () => fanout.clients.size });
@@ -134,13 +124,20 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       res.writeHead(404).end();
       return;
     }
+    let killed = false;
     const transport = transportOf(req, res);
-    const values = createContextValues().set(requestTransport, transport);
+    const values = createContextValues().set(requestTransport, {
+      ...transport,
+      kill: () => {
+        killed = true;
+        transport.kill();
+      },
+    });
     h(universalRequestFromNodeRequest(req, res, undefined, values))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {
         // Ended by us for lagging (counted), or the client went away: nothing to report.
-        if (transport.killed || ConnectError.from(reason).code === Code.Aborted) return;
+        if (killed || ConnectError.from(reason).code === Code.Aborted) return;
         log.warn("rpc failed", {
           method: h.method.name,
           err: reason instanceof Error ? reason.message : String(reason),

@@ -14,7 +14,7 @@ import {
 import { QuantCoreError, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
 import { SharedUpdate, preEncodedResponse } from "./encoding.js";
-import { Mailbox, type DirectSink, type FanOut } from "./fanout.js";
+import { Mailbox, subscriptionKey, type DirectSink, type FanOut } from "./fanout.js";
 import type { Metrics } from "./metrics.js";
 import { redisKeys, type GatewayOptions } from "./options.js";
 
@@ -85,7 +85,7 @@ class SnapshotReader {
   ) {}
 
   read(symbols: string[]): Promise<SharedUpdate[]> {
-    const key = [...symbols].sort().join(",");
+    const key = subscriptionKey(symbols.length > 0 ? symbols : undefined);
     let q = this.queued.get(key);
     if (!q) {
       q = { symbols, waiters: [] };
