@@ -21,6 +21,8 @@ export interface BookUpdateFields {
   bids: BookLevel[];
   asks: BookLevel[];
   shardId: number;
+  /** Book epoch (see book.proto); 0n = none. Optional on input: absent encodes as 0. */
+  bookEpoch?: bigint;
 }
 
 const utf8 = new TextEncoder();
@@ -112,6 +114,10 @@ export function encodeBookUpdate(f: BookUpdateFields): Uint8Array {
     w.byte(0x50);
     w.varint(f.shardId);
   }
+  if (f.bookEpoch !== undefined && f.bookEpoch !== 0n) {
+    w.byte(0x58);
+    w.varint64(f.bookEpoch);
+  }
   return w.buf.subarray(0, w.pos);
 }
 
@@ -187,6 +193,7 @@ export function decodeBookUpdate(bytes: Uint8Array): BookUpdateFields {
     bids: [],
     asks: [],
     shardId: 0,
+    bookEpoch: 0n,
   };
   while (r.pos < bytes.length) {
     const tag = r.varint();
@@ -227,6 +234,9 @@ export function decodeBookUpdate(bytes: Uint8Array): BookUpdateFields {
       }
       case 0x50:
         f.shardId = r.varint();
+        break;
+      case 0x58:
+        f.bookEpoch = r.varint64();
         break;
       default:
         r.skip(tag & 7);

@@ -26,6 +26,7 @@ const fields = fc.record({
   bids: fc.array(level, { maxLength: 25 }),
   asks: fc.array(level, { maxLength: 25 }),
   shardId: fc.integer({ min: 0, max: 1000 }),
+  bookEpoch: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
 });
 
 const generated = (f: BookUpdateFields) =>
@@ -55,6 +56,7 @@ test("the fast codec writes exactly the bytes protobuf-es writes, and reads them
         ref.asks.map((l) => ({ price: l.price, quantity: l.quantity })),
       );
       assert.equal(back.shardId, ref.shardId);
+      assert.equal(back.bookEpoch, ref.bookEpoch);
     }),
     { numRuns: 300 },
   );

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file quantcore/v1/book.proto.
  */
 export const file_quantcore_v1_book: GenFile = /*@__PURE__*/
-  fileDesc("ChdxdWFudGNvcmUvdjEvYm9vay5wcm90bxIMcXVhbnRjb3JlLnYxIqwCCgpCb29rVXBkYXRlEg4KBnN5bWJvbBgBIAEoCRIqCgRraW5kGAIgASgOMhwucXVhbnRjb3JlLnYxLkJvb2tVcGRhdGVLaW5kEhEKCXVwZGF0ZV9pZBgDIAEoBBIXCg9maXJzdF91cGRhdGVfaWQYBCABKAQSHgoWZXhjaGFuZ2VfZXZlbnRfdGltZV9tcxgFIAEoARIeChZpbmdlc3RfcmVjZWl2ZV90aW1lX3VzGAYgASgBEh4KFmluZ2VzdF9wcm9kdWNlX3RpbWVfdXMYByABKAESIQoEYmlkcxgIIAMoCzITLnF1YW50Y29yZS52MS5MZXZlbBIhCgRhc2tzGAkgAygLMhMucXVhbnRjb3JlLnYxLkxldmVsEhAKCHNoYXJkX2lkGAogASgNIigKBUxldmVsEg0KBXByaWNlGAEgASgBEhAKCHF1YW50aXR5GAIgASgBKmsKDkJvb2tVcGRhdGVLaW5kEiAKHEJPT0tfVVBEQVRFX0tJTkRfVU5TUEVDSUZJRUQQABIbChdCT09LX1VQREFURV9LSU5EX1VQREFURRABEhoKFkJPT0tfVVBEQVRFX0tJTkRfUkVTRVQQAmIGcHJvdG8z");
+  fileDesc("ChdxdWFudGNvcmUvdjEvYm9vay5wcm90bxIMcXVhbnRjb3JlLnYxIsACCgpCb29rVXBkYXRlEg4KBnN5bWJvbBgBIAEoCRIqCgRraW5kGAIgASgOMhwucXVhbnRjb3JlLnYxLkJvb2tVcGRhdGVLaW5kEhEKCXVwZGF0ZV9pZBgDIAEoBBIXCg9maXJzdF91cGRhdGVfaWQYBCABKAQSHgoWZXhjaGFuZ2VfZXZlbnRfdGltZV9tcxgFIAEoARIeChZpbmdlc3RfcmVjZWl2ZV90aW1lX3VzGAYgASgBEh4KFmluZ2VzdF9wcm9kdWNlX3RpbWVfdXMYByABKAESIQoEYmlkcxgIIAMoCzITLnF1YW50Y29yZS52MS5MZXZlbBIhCgRhc2tzGAkgAygLMhMucXVhbnRjb3JlLnYxLkxldmVsEhAKCHNoYXJkX2lkGAogASgNEhIKCmJvb2tfZXBvY2gYCyABKAQiKAoFTGV2ZWwSDQoFcHJpY2UYASABKAESEAoIcXVhbnRpdHkYAiABKAEqawoOQm9va1VwZGF0ZUtpbmQSIAocQk9PS19VUERBVEVfS0lORF9VTlNQRUNJRklFRBAAEhsKF0JPT0tfVVBEQVRFX0tJTkRfVVBEQVRFEAESGgoWQk9PS19VUERBVEVfS0lORF9SRVNFVBACYgZwcm90bzM");
 
 /**
  * Internal contract between ingest and compute: the value of one record on the
@@ -41,14 +41,19 @@ export type BookUpdate = Message<"quantcore.v1.BookUpdate"> & {
   updateId: bigint;
 
   /**
-   * First update id covered by this record (`U`); equals update_id for snapshots.
+   * First update id covered by this record (`U` of the first diff it folds in). For a RESET
+   * built from a snapshot alone it equals update_id; a RESET that folded buffered diffs
+   * carries the first folded diff's `U`.
    *
    * @generated from field: uint64 first_update_id = 4;
    */
   firstUpdateId: bigint;
 
   /**
-   * Exchange event time `E`, milliseconds since the Unix epoch (0 when absent).
+   * Exchange event time `E`, milliseconds since the Unix epoch. A RESET carries the latest
+   * `E` among the diffs it folded, else that of the first diff applied after it. 0 only when
+   * the exchange gave none (then consumers fall back to the last exchange time they saw for
+   * the symbol, never to a wall clock; see docs/signals.md).
    *
    * @generated from field: double exchange_event_time_ms = 5;
    */
@@ -87,6 +92,19 @@ export type BookUpdate = Message<"quantcore.v1.BookUpdate"> & {
    * @generated from field: uint32 shard_id = 10;
    */
   shardId: number;
+
+  /**
+   * Book epoch: identifies one continuous build of this symbol's book. Set when ingest
+   * (re)builds the book from a snapshot (the RESET record) and carried by every record of
+   * that build; strictly greater than every earlier epoch of the symbol, across shard
+   * restarts and symbols moving between shards (wall-clock milliseconds of the rebuild,
+   * raised to last epoch + 1 if the clock did not move). Consumers order state by
+   * (book_epoch, update_id): a RESET of a newer epoch replaces state whatever its id.
+   * 0 = written before epochs existed (ordered below every epoch).
+   *
+   * @generated from field: uint64 book_epoch = 11;
+   */
+  bookEpoch: bigint;
 };
 
 /**

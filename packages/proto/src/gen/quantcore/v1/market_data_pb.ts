@@ -2,15 +2,15 @@
 // @generated from file quantcore/v1/market_data.proto (package quantcore.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file quantcore/v1/market_data.proto.
  */
 export const file_quantcore_v1_market_data: GenFile = /*@__PURE__*/
-  fileDesc("Ch5xdWFudGNvcmUvdjEvbWFya2V0X2RhdGEucHJvdG8SDHF1YW50Y29yZS52MSJkChpTdHJlYW1NYXJrZXRVcGRhdGVzUmVxdWVzdBIPCgdzeW1ib2xzGAEgAygJEh4KFm1heF91cGRhdGVzX3Blcl9zZWNvbmQYAiABKA0SFQoNYWxsb3dfYmF0Y2hlcxgDIAEoCCLgAQobU3RyZWFtTWFya2V0VXBkYXRlc1Jlc3BvbnNlEiwKBnVwZGF0ZRgBIAEoCzIaLnF1YW50Y29yZS52MS5NYXJrZXRVcGRhdGVIABIqCgVyZXNldBgCIAEoCzIZLnF1YW50Y29yZS52MS5TdHJlYW1SZXNldEgAEiwKCWtlZXBhbGl2ZRgDIAEoCzIXLnF1YW50Y29yZS52MS5LZWVwYWxpdmVIABIwCgViYXRjaBgEIAEoCzIfLnF1YW50Y29yZS52MS5NYXJrZXRVcGRhdGVCYXRjaEgAQgcKBWV2ZW50IkAKEU1hcmtldFVwZGF0ZUJhdGNoEisKB3VwZGF0ZXMYASADKAsyGi5xdWFudGNvcmUudjEuTWFya2V0VXBkYXRlIh0KC1N0cmVhbVJlc2V0Eg4KBnJlYXNvbhgBIAEoCSIjCglLZWVwYWxpdmUSFgoOc2VydmVyX3RpbWVfdXMYASABKAEiJQoSR2V0U25hcHNob3RSZXF1ZXN0Eg8KB3N5bWJvbHMYASADKAkiQgoTR2V0U25hcHNob3RSZXNwb25zZRIrCgd1cGRhdGVzGAEgAygLMhoucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZSIUChJMaXN0U3ltYm9sc1JlcXVlc3QiJgoTTGlzdFN5bWJvbHNSZXNwb25zZRIPCgdzeW1ib2xzGAEgAygJIpwBCgxNYXJrZXRVcGRhdGUSDgoGc3ltYm9sGAEgASgJEhEKCXVwZGF0ZV9pZBgCIAEoBBImCgdzaWduYWxzGAMgASgLMhUucXVhbnRjb3JlLnYxLlNpZ25hbHMSLwoKdGltZXN0YW1wcxgEIAEoCzIbLnF1YW50Y29yZS52MS5Ib3BUaW1lc3RhbXBzEhAKCHNuYXBzaG90GAUgASgIIrUECgdTaWduYWxzEhIKBW9iaV8xGAEgASgBSACIAQESEgoFb2JpXzUYAiABKAFIAYgBARITCgZvYmlfMTAYAyABKAFIAogBARITCgZvYmlfMjAYBCABKAFIA4gBARIbCg5iZXN0X2JpZF9wcmljZRgFIAEoAUgEiAEBEh4KEWJlc3RfYmlkX3F1YW50aXR5GAYgASgBSAWIAQESGwoOYmVzdF9hc2tfcHJpY2UYByABKAFIBogBARIeChFiZXN0X2Fza19xdWFudGl0eRgIIAEoAUgHiAEBEhYKCW1pZF9wcmljZRgJIAEoAUgIiAEBEhcKCnNwcmVhZF9icHMYCiABKAFICYgBARIXCgptaWNyb3ByaWNlGAsgASgBSAqIAQESGQoMd2VpZ2h0ZWRfb2JpGAwgASgBSAuIAQESEwoGb2ZpXzFzGA0gASgBSAyIAQESFAoHb2ZpXzEwcxgOIAEoAUgNiAEBQggKBl9vYmlfMUIICgZfb2JpXzVCCQoHX29iaV8xMEIJCgdfb2JpXzIwQhEKD19iZXN0X2JpZF9wcmljZUIUChJfYmVzdF9iaWRfcXVhbnRpdHlCEQoPX2Jlc3RfYXNrX3ByaWNlQhQKEl9iZXN0X2Fza19xdWFudGl0eUIMCgpfbWlkX3ByaWNlQg0KC19zcHJlYWRfYnBzQg0KC19taWNyb3ByaWNlQg8KDV93ZWlnaHRlZF9vYmlCCQoHX29maV8xc0IKCghfb2ZpXzEwcyKxAQoNSG9wVGltZXN0YW1wcxIZChFleGNoYW5nZV9ldmVudF91cxgBIAEoARIZChFpbmdlc3RfcmVjZWl2ZV91cxgCIAEoARIZChFpbmdlc3RfcHJvZHVjZV91cxgDIAEoARIaChJjb21wdXRlX3JlY2VpdmVfdXMYBCABKAESGgoSY29tcHV0ZV9wdWJsaXNoX3VzGAUgASgBEhcKD2dhdGV3YXlfc2VuZF91cxgGIAEoATKpAgoRTWFya2V0RGF0YVNlcnZpY2USbAoTU3RyZWFtTWFya2V0VXBkYXRlcxIoLnF1YW50Y29yZS52MS5TdHJlYW1NYXJrZXRVcGRhdGVzUmVxdWVzdBopLnF1YW50Y29yZS52MS5TdHJlYW1NYXJrZXRVcGRhdGVzUmVzcG9uc2UwARJSCgtHZXRTbmFwc2hvdBIgLnF1YW50Y29yZS52MS5HZXRTbmFwc2hvdFJlcXVlc3QaIS5xdWFudGNvcmUudjEuR2V0U25hcHNob3RSZXNwb25zZRJSCgtMaXN0U3ltYm9scxIgLnF1YW50Y29yZS52MS5MaXN0U3ltYm9sc1JlcXVlc3QaIS5xdWFudGNvcmUudjEuTGlzdFN5bWJvbHNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Ch5xdWFudGNvcmUvdjEvbWFya2V0X2RhdGEucHJvdG8SDHF1YW50Y29yZS52MSKDAQoaU3RyZWFtTWFya2V0VXBkYXRlc1JlcXVlc3QSDwoHc3ltYm9scxgBIAMoCRIeChZtYXhfdXBkYXRlc19wZXJfc2Vjb25kGAIgASgNEhUKDWFsbG93X2JhdGNoZXMYAyABKAgSHQoVa2VlcGFsaXZlX2ludGVydmFsX21zGAQgASgNIo4CChtTdHJlYW1NYXJrZXRVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhoucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZUgAEioKBXJlc2V0GAIgASgLMhkucXVhbnRjb3JlLnYxLlN0cmVhbVJlc2V0SAASLAoJa2VlcGFsaXZlGAMgASgLMhcucXVhbnRjb3JlLnYxLktlZXBhbGl2ZUgAEjAKBWJhdGNoGAQgASgLMh8ucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZUJhdGNoSAASLAoGc3RhdHVzGAUgASgLMhoucXVhbnRjb3JlLnYxLlN5bWJvbFN0YXR1c0gAQgcKBWV2ZW50IoIBCgxTeW1ib2xTdGF0dXMSDgoGc3ltYm9sGAEgASgJEigKBXN0YXRlGAIgASgOMhkucXVhbnRjb3JlLnYxLlN5bWJvbFN0YXRlEg4KBnJlYXNvbhgDIAEoCRIWCg5sYXN0X3VwZGF0ZV9pZBgEIAEoBBIQCghzaW5jZV91cxgFIAEoASJAChFNYXJrZXRVcGRhdGVCYXRjaBIrCgd1cGRhdGVzGAEgAygLMhoucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZSIdCgtTdHJlYW1SZXNldBIOCgZyZWFzb24YASABKAkiIwoJS2VlcGFsaXZlEhYKDnNlcnZlcl90aW1lX3VzGAEgASgBIiUKEkdldFNuYXBzaG90UmVxdWVzdBIPCgdzeW1ib2xzGAEgAygJIkIKE0dldFNuYXBzaG90UmVzcG9uc2USKwoHdXBkYXRlcxgBIAMoCzIaLnF1YW50Y29yZS52MS5NYXJrZXRVcGRhdGUiFAoSTGlzdFN5bWJvbHNSZXF1ZXN0IiYKE0xpc3RTeW1ib2xzUmVzcG9uc2USDwoHc3ltYm9scxgBIAMoCSK+AQoMTWFya2V0VXBkYXRlEg4KBnN5bWJvbBgBIAEoCRIRCgl1cGRhdGVfaWQYAiABKAQSJgoHc2lnbmFscxgDIAEoCzIVLnF1YW50Y29yZS52MS5TaWduYWxzEi8KCnRpbWVzdGFtcHMYBCABKAsyGy5xdWFudGNvcmUudjEuSG9wVGltZXN0YW1wcxIQCghzbmFwc2hvdBgFIAEoCBIMCgRsYXRlGAYgASgIEhIKCmJvb2tfZXBvY2gYByABKAQitQQKB1NpZ25hbHMSEgoFb2JpXzEYASABKAFIAIgBARISCgVvYmlfNRgCIAEoAUgBiAEBEhMKBm9iaV8xMBgDIAEoAUgCiAEBEhMKBm9iaV8yMBgEIAEoAUgDiAEBEhsKDmJlc3RfYmlkX3ByaWNlGAUgASgBSASIAQESHgoRYmVzdF9iaWRfcXVhbnRpdHkYBiABKAFIBYgBARIbCg5iZXN0X2Fza19wcmljZRgHIAEoAUgGiAEBEh4KEWJlc3RfYXNrX3F1YW50aXR5GAggASgBSAeIAQESFgoJbWlkX3ByaWNlGAkgASgBSAiIAQESFwoKc3ByZWFkX2JwcxgKIAEoAUgJiAEBEhcKCm1pY3JvcHJpY2UYCyABKAFICogBARIZCgx3ZWlnaHRlZF9vYmkYDCABKAFIC4gBARITCgZvZmlfMXMYDSABKAFIDIgBARIUCgdvZmlfMTBzGA4gASgBSA2IAQFCCAoGX29iaV8xQggKBl9vYmlfNUIJCgdfb2JpXzEwQgkKB19vYmlfMjBCEQoPX2Jlc3RfYmlkX3ByaWNlQhQKEl9iZXN0X2JpZF9xdWFudGl0eUIRCg9fYmVzdF9hc2tfcHJpY2VCFAoSX2Jlc3RfYXNrX3F1YW50aXR5QgwKCl9taWRfcHJpY2VCDQoLX3NwcmVhZF9icHNCDQoLX21pY3JvcHJpY2VCDwoNX3dlaWdodGVkX29iaUIJCgdfb2ZpXzFzQgoKCF9vZmlfMTBzIrEBCg1Ib3BUaW1lc3RhbXBzEhkKEWV4Y2hhbmdlX2V2ZW50X3VzGAEgASgBEhkKEWluZ2VzdF9yZWNlaXZlX3VzGAIgASgBEhkKEWluZ2VzdF9wcm9kdWNlX3VzGAMgASgBEhoKEmNvbXB1dGVfcmVjZWl2ZV91cxgEIAEoARIaChJjb21wdXRlX3B1Ymxpc2hfdXMYBSABKAESFwoPZ2F0ZXdheV9zZW5kX3VzGAYgASgBKloKC1N5bWJvbFN0YXRlEhwKGFNZTUJPTF9TVEFURV9VTlNQRUNJRklFRBAAEhUKEVNZTUJPTF9TVEFURV9MSVZFEAESFgoSU1lNQk9MX1NUQVRFX1NUQUxFEAIyqQIKEU1hcmtldERhdGFTZXJ2aWNlEmwKE1N0cmVhbU1hcmtldFVwZGF0ZXMSKC5xdWFudGNvcmUudjEuU3RyZWFtTWFya2V0VXBkYXRlc1JlcXVlc3QaKS5xdWFudGNvcmUudjEuU3RyZWFtTWFya2V0VXBkYXRlc1Jlc3BvbnNlMAESUgoLR2V0U25hcHNob3QSIC5xdWFudGNvcmUudjEuR2V0U25hcHNob3RSZXF1ZXN0GiEucXVhbnRjb3JlLnYxLkdldFNuYXBzaG90UmVzcG9uc2USUgoLTGlzdFN5bWJvbHMSIC5xdWFudGNvcmUudjEuTGlzdFN5bWJvbHNSZXF1ZXN0GiEucXVhbnRjb3JlLnYxLkxpc3RTeW1ib2xzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message quantcore.v1.StreamMarketUpdatesRequest
@@ -38,6 +38,15 @@ export type StreamMarketUpdatesRequest = Message<"quantcore.v1.StreamMarketUpdat
    * @generated from field: bool allow_batches = 3;
    */
   allowBatches: boolean;
+
+  /**
+   * How often the server sends a keepalive when it has nothing else to send, in
+   * milliseconds (0 = the server's default, 15 s; values below 250 are raised to 250).
+   * A client that asks for a short interval can treat silence as "offline".
+   *
+   * @generated from field: uint32 keepalive_interval_ms = 4;
+   */
+  keepaliveIntervalMs: number;
 };
 
 /**
@@ -85,6 +94,16 @@ export type StreamMarketUpdatesResponse = Message<"quantcore.v1.StreamMarketUpda
      */
     value: MarketUpdateBatch;
     case: "batch";
+  } | {
+    /**
+     * A symbol stopped being live (STALE) or is live again (LIVE). Sent for every requested
+     * symbol right after the snapshot, then on every change. Between a STALE and the next
+     * LIVE, the symbol's values are the last known, not current.
+     *
+     * @generated from field: quantcore.v1.SymbolStatus status = 5;
+     */
+    value: SymbolStatus;
+    case: "status";
   } | { case: undefined; value?: undefined };
 };
 
@@ -94,6 +113,52 @@ export type StreamMarketUpdatesResponse = Message<"quantcore.v1.StreamMarketUpda
  */
 export const StreamMarketUpdatesResponseSchema: GenMessage<StreamMarketUpdatesResponse> = /*@__PURE__*/
   messageDesc(file_quantcore_v1_market_data, 1);
+
+/**
+ * Liveness of one symbol, judged by the gateway from shard heartbeats, compute liveness
+ * and the age of the symbol's data.
+ *
+ * @generated from message quantcore.v1.SymbolStatus
+ */
+export type SymbolStatus = Message<"quantcore.v1.SymbolStatus"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: quantcore.v1.SymbolState state = 2;
+   */
+  state: SymbolState;
+
+  /**
+   * Why (for STALE): e.g. "no update for 5.0 s", "shard 2 heartbeat missing", "compute down".
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * Update id of the last value the client has for the symbol (0 = none).
+   *
+   * @generated from field: uint64 last_update_id = 4;
+   */
+  lastUpdateId: bigint;
+
+  /**
+   * Gateway wall clock when the state was entered, microseconds since the Unix epoch.
+   *
+   * @generated from field: double since_us = 5;
+   */
+  sinceUs: number;
+};
+
+/**
+ * Describes the message quantcore.v1.SymbolStatus.
+ * Use `create(SymbolStatusSchema)` to create a new message.
+ */
+export const SymbolStatusSchema: GenMessage<SymbolStatus> = /*@__PURE__*/
+  messageDesc(file_quantcore_v1_market_data, 2);
 
 /**
  * @generated from message quantcore.v1.MarketUpdateBatch
@@ -110,7 +175,7 @@ export type MarketUpdateBatch = Message<"quantcore.v1.MarketUpdateBatch"> & {
  * Use `create(MarketUpdateBatchSchema)` to create a new message.
  */
 export const MarketUpdateBatchSchema: GenMessage<MarketUpdateBatch> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 2);
+  messageDesc(file_quantcore_v1_market_data, 3);
 
 /**
  * @generated from message quantcore.v1.StreamReset
@@ -127,7 +192,7 @@ export type StreamReset = Message<"quantcore.v1.StreamReset"> & {
  * Use `create(StreamResetSchema)` to create a new message.
  */
 export const StreamResetSchema: GenMessage<StreamReset> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 3);
+  messageDesc(file_quantcore_v1_market_data, 4);
 
 /**
  * @generated from message quantcore.v1.Keepalive
@@ -144,7 +209,7 @@ export type Keepalive = Message<"quantcore.v1.Keepalive"> & {
  * Use `create(KeepaliveSchema)` to create a new message.
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 4);
+  messageDesc(file_quantcore_v1_market_data, 5);
 
 /**
  * @generated from message quantcore.v1.GetSnapshotRequest
@@ -161,7 +226,7 @@ export type GetSnapshotRequest = Message<"quantcore.v1.GetSnapshotRequest"> & {
  * Use `create(GetSnapshotRequestSchema)` to create a new message.
  */
 export const GetSnapshotRequestSchema: GenMessage<GetSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 5);
+  messageDesc(file_quantcore_v1_market_data, 6);
 
 /**
  * @generated from message quantcore.v1.GetSnapshotResponse
@@ -178,7 +243,7 @@ export type GetSnapshotResponse = Message<"quantcore.v1.GetSnapshotResponse"> & 
  * Use `create(GetSnapshotResponseSchema)` to create a new message.
  */
 export const GetSnapshotResponseSchema: GenMessage<GetSnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 6);
+  messageDesc(file_quantcore_v1_market_data, 7);
 
 /**
  * @generated from message quantcore.v1.ListSymbolsRequest
@@ -191,7 +256,7 @@ export type ListSymbolsRequest = Message<"quantcore.v1.ListSymbolsRequest"> & {
  * Use `create(ListSymbolsRequestSchema)` to create a new message.
  */
 export const ListSymbolsRequestSchema: GenMessage<ListSymbolsRequest> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 7);
+  messageDesc(file_quantcore_v1_market_data, 8);
 
 /**
  * @generated from message quantcore.v1.ListSymbolsResponse
@@ -208,7 +273,7 @@ export type ListSymbolsResponse = Message<"quantcore.v1.ListSymbolsResponse"> & 
  * Use `create(ListSymbolsResponseSchema)` to create a new message.
  */
 export const ListSymbolsResponseSchema: GenMessage<ListSymbolsResponse> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 8);
+  messageDesc(file_quantcore_v1_market_data, 9);
 
 /**
  * The signals of one symbol after one book update.
@@ -244,6 +309,22 @@ export type MarketUpdate = Message<"quantcore.v1.MarketUpdate"> & {
    * @generated from field: bool snapshot = 5;
    */
   snapshot: boolean;
+
+  /**
+   * True when this live update reached the gateway later than the gateway's lateness bound
+   * after ingest received it (e.g. after a Kafka or compute outage): a value, but not news.
+   *
+   * @generated from field: bool late = 6;
+   */
+  late: boolean;
+
+  /**
+   * Book epoch of the state (see BookUpdate.book_epoch): ids are ordered within an epoch;
+   * a higher epoch replaces the symbol's state whatever its id.
+   *
+   * @generated from field: uint64 book_epoch = 7;
+   */
+  bookEpoch: bigint;
 };
 
 /**
@@ -251,7 +332,7 @@ export type MarketUpdate = Message<"quantcore.v1.MarketUpdate"> & {
  * Use `create(MarketUpdateSchema)` to create a new message.
  */
 export const MarketUpdateSchema: GenMessage<MarketUpdate> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 9);
+  messageDesc(file_quantcore_v1_market_data, 10);
 
 /**
  * Absent optional fields mean "no value" (empty or one-sided book, zero volume):
@@ -342,7 +423,7 @@ export type Signals = Message<"quantcore.v1.Signals"> & {
  * Use `create(SignalsSchema)` to create a new message.
  */
 export const SignalsSchema: GenMessage<Signals> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 10);
+  messageDesc(file_quantcore_v1_market_data, 11);
 
 /**
  * Wall-clock timestamps, whole microseconds since the Unix epoch, one per hop, so
@@ -390,7 +471,33 @@ export type HopTimestamps = Message<"quantcore.v1.HopTimestamps"> & {
  * Use `create(HopTimestampsSchema)` to create a new message.
  */
 export const HopTimestampsSchema: GenMessage<HopTimestamps> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 11);
+  messageDesc(file_quantcore_v1_market_data, 12);
+
+/**
+ * @generated from enum quantcore.v1.SymbolState
+ */
+export enum SymbolState {
+  /**
+   * @generated from enum value: SYMBOL_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SYMBOL_STATE_LIVE = 1;
+   */
+  LIVE = 1,
+
+  /**
+   * @generated from enum value: SYMBOL_STATE_STALE = 2;
+   */
+  STALE = 2,
+}
+
+/**
+ * Describes the enum quantcore.v1.SymbolState.
+ */
+export const SymbolStateSchema: GenEnum<SymbolState> = /*@__PURE__*/
+  enumDesc(file_quantcore_v1_market_data, 0);
 
 /**
  * Market signals for bots (native gRPC) and browsers (gRPC-Web / Connect).
