@@ -1,4 +1,5 @@
-import { DEFAULT_SIGNAL_OPTIONS, type SignalOptions } from "@quantcore/core";
+import { hostname } from "node:os";
+import { DEFAULT_OFI_OPTIONS, DEFAULT_SIGNAL_OPTIONS, type SignalOptions } from "@quantcore/core";
 
 export interface ComputeOptions {
   kafkaBrokers: string[];
@@ -13,10 +14,18 @@ export interface ComputeOptions {
    * commit of a partition are skipped if its owner dies before committing.
    */
   fromBeginning: boolean;
-  /** kafkajs defaults to 5000 ms, which would add seconds of latency on a quiet partition. */
+  /**
+   * How long the broker may hold a fetch open when there is nothing to return. A fetch
+   * returns as soon as one record arrives (minBytes 1), so this costs no latency; a short
+   * wait only makes the consumer poll an idle broker (and burn its CPU) more often.
+   */
   maxWaitTimeInMs: number;
-  /** Partitions processed at once: their Redis round trips overlap instead of queueing. */
-  partitionsConsumedConcurrently: number;
+  /**
+   * Records fetched but not yet acknowledged by Redis, at most. Fetching goes on while a
+   * Redis write is in flight (the next write takes everything that arrived meanwhile); past
+   * this bound the consumer stops fetching until Redis catches up.
+   */
+  maxPendingRecords: number;
   sessionTimeoutMs: number;
   /** How often acknowledged progress is committed to Kafka. */
   commitIntervalMs: number;
@@ -25,6 +34,12 @@ export interface ComputeOptions {
   redisNamespace: string;
   signals: SignalOptions;
   ofiWindowsMs: number[];
+  /** Most OFI events kept per symbol, whatever their times. */
+  ofiMaxEvents: number;
+  /** Names this instance in its heartbeat (`<ns>:compute`); default host:pid. */
+  instanceId: string;
+  /** How often the instance heartbeat is written. */
+  statusIntervalMs: number;
 }
 
 export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
@@ -33,15 +48,18 @@ export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
   kafkaClientId: "quantcore-compute",
   groupId: "quantcore-compute",
   fromBeginning: true,
-  maxWaitTimeInMs: 5,
-  partitionsConsumedConcurrently: 8,
+  maxWaitTimeInMs: 500,
+  maxPendingRecords: 20_000,
   sessionTimeoutMs: 10_000,
   commitIntervalMs: 500,
   heartbeatIntervalMs: 1_000,
   redisUrl: "redis://localhost:6379",
   redisNamespace: "qc",
   signals: DEFAULT_SIGNAL_OPTIONS,
-  ofiWindowsMs: [1_000, 10_000],
+  ofiWindowsMs: [...DEFAULT_OFI_OPTIONS.windowsMs],
+  ofiMaxEvents: DEFAULT_OFI_OPTIONS.maxEvents,
+  instanceId: `${hostname()}:${process.pid}`,
+  statusIntervalMs: 1_000,
 });
 
 export { redisKeys } from "@quantcore/runtime";

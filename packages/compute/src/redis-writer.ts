@@ -3,21 +3,28 @@ import { QuantCoreError } from "@quantcore/runtime";
 import { redisKeys } from "./options.js";
 
 /**
- * Per symbol: write state (and the OFI tracker it came from) and publish only when the update
- * id is newer than the stored one, so a replayed, rebalanced or late batch can never move state
- * backwards. Ids are decimal strings compared by length then lexically: exact for any uint64,
- * unlike Lua's doubles.
- * KEYS: state hash, ids hash, ofi hash. ARGV: channel, then (symbol, id, payload, ofi) quads.
+ * Per symbol: write state and publish only when (book epoch, update id) is newer than the
+ * stored pair, so a replayed, rebalanced or late batch never moves state backwards, while a
+ * rebuilt book (a RESET of a newer epoch) replaces the state whatever its id: upstream ids may
+ * restart lower after an exchange reset or a new source. Decimal strings compared by length
+ * then lexically: exact for any uint64, unlike Lua's doubles. A missing epoch reads as 0.
+ * KEYS: state hash, ids hash, epochs hash. ARGV: channel, then (symbol, epoch, id, payload).
  */
 const WRITE_NEWER_LUA = `
+local function gt(a, b) return (#a > #b) or (#a == #b and a > b) end
 local written = 0
 for i = 2, #ARGV, 4 do
-  local sym, id, payload, ofi = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local sym, epoch, id, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local cur = redis.call('HGET', KEYS[2], sym)
-  if (not cur) or (#id > #cur) or (#id == #cur and id > cur) then
+  local newer = not cur
+  if cur then
+    local curEpoch = redis.call('HGET', KEYS[3], sym) or '0'
+    if epoch == curEpoch then newer = gt(id, cur) else newer = gt(epoch, curEpoch) end
+  end
+  if newer then
     redis.call('HSET', KEYS[1], sym, payload)
     redis.call('HSET', KEYS[2], sym, id)
-    if ofi ~= '' then redis.call('HSET', KEYS[3], sym, ofi) end
+    redis.call('HSET', KEYS[3], sym, epoch)
     redis.call('PUBLISH', ARGV[1], payload)
     written = written + 1
   end
@@ -27,17 +34,25 @@ return written
 
 export interface StateWrite {
   symbol: string;
+  /** Book epoch of the record (0n = none). */
+  epoch: bigint;
   updateId: bigint;
   payload: Uint8Array;
-  /** Serialized OFI tracker after this update ("" = none). */
-  ofi?: string;
+}
+
+/** A symbol's OFI tracker as stored, with the (epoch, id) of the last update it counts. */
+export interface StoredOfi {
+  epoch: bigint;
+  updateId: bigint;
+  /** OfiState JSON. */
+  state: string;
 }
 
 type WriterRedis = Redis & {
   qcWriteNewer(
     stateKey: string,
     idsKey: string,
-    ofiKey: string,
+    epochsKey: string,
     channel: string,
     ...args: (string | Buffer)[]
   ): Promise<number>;
@@ -68,23 +83,42 @@ export class RedisStateWriter {
   /** Called after Redis came back (possibly restarted empty): the caller rewrites what it holds. */
   onReconnect: (() => void) | undefined;
 
-  /** Stored OFI trackers and ids, for symbols a restarted or rebalanced instance takes over. */
-  async loadOfi(symbols: string[]): Promise<Map<string, { updateId: bigint; ofi: string }>> {
-    const out = new Map<string, { updateId: bigint; ofi: string }>();
+  /** Stored OFI trackers, for symbols a restarted or rebalanced instance takes over. */
+  async loadOfi(symbols: string[]): Promise<Map<string, StoredOfi>> {
+    const out = new Map<string, StoredOfi>();
     if (symbols.length === 0) return out;
+    let values: (string | null)[];
     try {
-      const [ids, ofis] = await Promise.all([
-        this.redis.hmget(this.keys.ids, ...symbols),
-        this.redis.hmget(this.keys.ofi, ...symbols),
-      ]);
-      symbols.forEach((s, i) => {
-        const id = ids[i];
-        const ofi = ofis[i];
-        if (id && ofi) out.set(s, { updateId: BigInt(id), ofi });
-      });
-      return out;
+      values = await this.redis.hmget(this.keys.ofi, ...symbols);
     } catch (err) {
       throw QuantCoreError.infra("redis read", err);
+    }
+    symbols.forEach((s, i) => {
+      const parsed = parseStoredOfi(values[i]);
+      if (parsed) out.set(s, parsed);
+    });
+    return out;
+  }
+
+  /** Stores OFI trackers (one command); the caller commits offsets only after this resolves. */
+  async saveOfi(entries: Map<string, StoredOfi>): Promise<void> {
+    if (entries.size === 0) return;
+    const args: string[] = [];
+    for (const [sym, o] of entries) args.push(sym, formatStoredOfi(o));
+    try {
+      await this.redis.hset(this.keys.ofi, ...args);
+    } catch (err) {
+      throw QuantCoreError.infra("redis write", err);
+    }
+  }
+
+  /** Writes (or with `json` undefined, removes) this instance's heartbeat. */
+  async reportStatus(instanceId: string, json: string | undefined): Promise<void> {
+    try {
+      if (json === undefined) await this.redis.hdel(this.keys.compute, instanceId);
+      else await this.redis.hset(this.keys.compute, instanceId, json);
+    } catch (err) {
+      throw QuantCoreError.infra("redis write", err);
     }
   }
 
@@ -103,13 +137,19 @@ export class RedisStateWriter {
     for (const w of writes) {
       args.push(
         w.symbol,
+        w.epoch.toString(),
         w.updateId.toString(),
         Buffer.from(w.payload.buffer, w.payload.byteOffset, w.payload.byteLength),
-        w.ofi ?? "",
       );
     }
     try {
-      return await this.redis.qcWriteNewer(this.keys.state, this.keys.ids, this.keys.ofi, this.keys.updates, ...args);
+      return await this.redis.qcWriteNewer(
+        this.keys.state,
+        this.keys.ids,
+        this.keys.epochs,
+        this.keys.updates,
+        ...args,
+      );
     } catch (err) {
       throw QuantCoreError.infra("redis write", err);
     }
@@ -117,5 +157,26 @@ export class RedisStateWriter {
 
   async close(): Promise<void> {
     this.redis.disconnect();
+  }
+}
+
+/** `{"epoch":"…","id":"…","state":{…}}`: ids as decimal strings (uint64). */
+export function formatStoredOfi(o: StoredOfi): string {
+  return `{"epoch":"${o.epoch}","id":"${o.updateId}","state":${o.state}}`;
+}
+
+/** Parses a stored OFI entry; undefined for absent or malformed ones (those windows start empty). */
+export function parseStoredOfi(raw: string | null | undefined): StoredOfi | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as { epoch?: unknown; id?: unknown; state?: unknown };
+    const dec = /^\d{1,20}$/;
+    if (typeof v.epoch !== "string" || !dec.test(v.epoch) || typeof v.id !== "string" || !dec.test(v.id))
+      return undefined;
+    const st = v.state as { times?: unknown; values?: unknown } | null;
+    if (!st || !Array.isArray(st.times) || !Array.isArray(st.values)) return undefined;
+    return { epoch: BigInt(v.epoch), updateId: BigInt(v.id), state: JSON.stringify(v.state) };
+  } catch {
+    return undefined;
   }
 }

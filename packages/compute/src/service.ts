@@ -1,7 +1,16 @@
-import { toBinary } from "@bufbuild/protobuf";
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from "kafkajs";
-import { MarketUpdateSchema, decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
-import { QuantCoreError, backoffDelayMs, createLogger, nowUs, settlesWithin, sleep } from "@quantcore/runtime";
+import { decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
+import {
+  QuantCoreError,
+  backoffDelayMs,
+  createLogger,
+  nowUs,
+  settlesWithin,
+  sleep,
+  type ComputeHeartbeat,
+} from "@quantcore/runtime";
+import { StateFlusher, type FetchedBatch } from "./flusher.js";
+import { OffsetTracker } from "./offsets.js";
 import { DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from "./options.js";
 import { RedisStateWriter, type StateWrite } from "./redis-writer.js";
 import { SignalEngine } from "./signals.js";
@@ -12,14 +21,18 @@ const log = createLogger("compute");
 export interface ComputeStats {
   records: number;
   badRecords: number;
+  /** Fetched batches written to Redis. */
   batches: number;
   writesAttempted: number;
   writesApplied: number;
-  /** Updates not written because a newer one of the same symbol was in the same batch. */
+  /** Updates not written because a newer one of the same symbol was in the same write. */
   writesSavedByDedup: number;
   redisRetries: number;
   /** Symbols rewritten after Redis came back without them. */
   rewrites: number;
+  /** Records fetched and not yet acknowledged by Redis. */
+  pendingRecords: number;
+  lagRecords: number;
 }
 
 export interface ComputeService {
@@ -40,74 +53,50 @@ export function createComputeService(
     deps.kafka ?? new Kafka({ clientId: opts.kafkaClientId, brokers: opts.kafkaBrokers, logLevel: logLevel.WARN });
   const writer = new RedisStateWriter(opts.redisUrl, opts.redisNamespace);
   const engine = new SignalEngine(opts);
-  const stats: ComputeStats = {
-    records: 0,
-    badRecords: 0,
-    batches: 0,
-    writesAttempted: 0,
-    writesApplied: 0,
-    writesSavedByDedup: 0,
-    redisRetries: 0,
-    rewrites: 0,
-  };
+  const counters = { records: 0, badRecords: 0, rewrites: 0 };
   let consumer: Consumer | undefined;
   let stopping = false;
 
-  /** Retries until Redis acknowledges: offsets are resolved only after that. */
-  const writeUntilAcked = async (writes: StateWrite[], p: EachBatchPayload): Promise<boolean> => {
-    for (let attempt = 0; ; attempt++) {
+  const offsets = new OffsetTracker(
+    opts.kafkaTopic,
+    () => consumer,
+    async () => {
+      const dirty = engine.takeDirty();
       try {
-        // Not `+= await`: that reads the counter before awaiting and loses concurrent batches' counts.
-        const written = await writer.write(writes);
-        stats.writesApplied += written;
-        return true;
+        await writer.saveOfi(dirty);
       } catch (err) {
-        const e = err instanceof QuantCoreError ? err : QuantCoreError.infra("redis", err);
-        if (!e.retriable || stopping || !p.isRunning() || p.isStale()) return false;
-        stats.redisRetries++;
-        const delayMs = backoffDelayMs(attempt, { initialDelayMs: 50, maxDelayMs: 2_000, multiplier: 2 });
-        log.warn("redis write failed; retrying without committing", { err: e.message, delayMs });
-        await sleep(delayMs);
-        await p.heartbeat().catch(() => {});
+        engine.markAllDirty();
+        throw err;
       }
-    }
-  };
-
+    },
+  );
   // The newest write of every symbol this instance produced: after Redis restarts empty they
   // are written again, so symbols that send no further update are not lost.
   const latestWrites = new Map<string, StateWrite>();
-  const progress = new Map<number, bigint>();
-  const committed = new Map<number, bigint>();
-  let assigned = new Set<number>();
-  let commitTimer: NodeJS.Timeout | undefined;
-  // The commit in flight, if any: stop() waits for it, since a kafkajs request still in flight
-  // during disconnect reconnects the client and leaves it open (tulios/kafkajs#1438).
-  let inFlightCommit: Promise<void> | undefined;
-  const commitProgress = async (): Promise<void> => {
-    if (!consumer || inFlightCommit) return inFlightCommit;
-    const c = consumer;
-    const due = [...progress].filter(([p, next]) => assigned.has(p) && next > (committed.get(p) ?? -1n));
-    if (due.length === 0) return;
-    inFlightCommit = (async () => {
-      try {
-        await c.commitOffsets(
-          due.map(([partition, next]) => ({ topic: opts.kafkaTopic, partition, offset: next.toString() })),
-        );
-        for (const [p, next] of due) committed.set(p, next);
-      } catch (err) {
-        // A rebalance in progress, or the broker away: the next tick retries.
-        log.debug("offset commit deferred", { err: err instanceof Error ? err.message : String(err) });
-      } finally {
-        inFlightCommit = undefined;
+  const flusher = new StateFlusher(writer, engine, {
+    onWritten(batches, writes) {
+      for (const w of writes) {
+        const prev = latestWrites.get(w.symbol);
+        if (!prev || w.epoch > prev.epoch || (w.epoch === prev.epoch && w.updateId > prev.updateId))
+          latestWrites.set(w.symbol, w);
       }
-    })();
-    return inFlightCommit;
-  };
+      for (const b of batches) offsets.advance(b.partition, b.nextOffset);
+    },
+    async restoreOfi(symbols) {
+      try {
+        for (const [sym, stored] of await writer.loadOfi(symbols)) engine.restore(sym, stored);
+      } catch (err) {
+        log.warn("could not load stored OFI state; starting those windows empty", { err: String(err) });
+      }
+    },
+  });
+
   const rewriteLatest = async () => {
+    engine.markAllDirty();
     for (let attempt = 0; !stopping; attempt++) {
       try {
         const n = await writer.write([...latestWrites.values()]);
-        stats.rewrites += n;
+        counters.rewrites += n;
         if (n > 0) log.warn("redis came back without our state; rewrote it", { symbols: n });
         return;
       } catch {
@@ -121,64 +110,49 @@ export function createComputeService(
     const receiveUs = nowUs();
     const records: BookUpdateFields[] = [];
     for (const m of p.batch.messages) {
-      stats.records++;
+      counters.records++;
       try {
         if (!m.value) throw new Error("empty record");
         records.push(decodeBookUpdate(m.value));
       } catch (err) {
-        stats.badRecords++;
+        counters.badRecords++;
         log.warn("undecodable record skipped", {
           offset: m.offset,
           err: err instanceof Error ? err.message : String(err),
         });
       }
     }
-    // Symbols this instance has not seen yet (start, rebalance): continue their stored OFI.
-    const unseen = [...new Set(records.map((r) => r.symbol))].filter((sym) => !engine.has(sym));
-    if (unseen.length > 0) {
-      try {
-        for (const [sym, st] of await writer.loadOfi(unseen)) engine.restore(sym, st.updateId, st.ofi);
-      } catch (err) {
-        log.warn("could not load stored OFI state; starting those windows empty", { err: String(err) });
-      }
-    }
-    // Every record feeds OFI; only the newest of each symbol becomes a write (per-batch dedup).
-    const newest = new Map<string, { rec: BookUpdateFields; ofi: number[] | undefined }>();
-    for (const rec of records) {
-      const ofi = engine.trackOfi(rec);
-      const prev = newest.get(rec.symbol);
-      if (prev) stats.writesSavedByDedup++;
-      if (!prev || rec.updateId >= prev.rec.updateId) newest.set(rec.symbol, { rec, ofi });
-    }
-    const latest = [...newest.values()].map(({ rec, ofi }) => engine.toUpdate(rec, ofi, receiveUs));
-    const writes: StateWrite[] = [];
-    const publishUs = nowUs();
-    for (const u of latest) {
-      if (u.timestamps) u.timestamps.computePublishUs = publishUs;
-      const w = {
-        symbol: u.symbol,
-        updateId: u.updateId,
-        payload: toBinary(MarketUpdateSchema, u),
-        ofi: engine.ofiSnapshot(u.symbol),
-      };
-      writes.push(w);
-    }
-    stats.writesAttempted += writes.length;
-    if (!(await writeUntilAcked(writes, p))) return; // not acked: leave offsets unresolved
-    for (const w of writes) {
-      const prev = latestWrites.get(w.symbol);
-      if (!prev || w.updateId > prev.updateId) latestWrites.set(w.symbol, w);
-    }
     const last = p.batch.messages.at(-1);
-    if (last) {
-      p.resolveOffset(last.offset);
-      progress.set(p.batch.partition, BigInt(last.offset) + 1n);
-      // A partition's first progress is committed at once: until then a takeover would start
-      // it from the reset policy rather than from here.
-      if (!committed.has(p.batch.partition)) void commitProgress();
-    }
-    stats.batches++;
+    if (!last) return;
+    offsets.observeHighWatermark(p.batch.partition, BigInt(p.batch.highWatermark));
+    const batch: FetchedBatch = {
+      partition: p.batch.partition,
+      nextOffset: BigInt(last.offset) + 1n,
+      records,
+      receiveUs,
+    };
+    // The fetch position moves on at once: the next fetch need not wait for Redis. What is
+    // committed to Kafka moves only once Redis acknowledged (OffsetTracker).
+    p.resolveOffset(last.offset);
+    flusher.add(batch);
+    await flusher.whenBelow(opts.maxPendingRecords);
     await p.heartbeat();
+  };
+
+  let commitTimer: NodeJS.Timeout | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let lastStatus = { atMs: Date.now(), records: 0 };
+  const reportStatus = () => {
+    const now = Date.now();
+    const hb: ComputeHeartbeat = {
+      instanceId: opts.instanceId,
+      partitions: offsets.partitions(),
+      updatedAtMs: now,
+      recordsPerSecond: ((counters.records - lastStatus.records) * 1000) / Math.max(1, now - lastStatus.atMs),
+      lagRecords: offsets.lag(),
+    };
+    lastStatus = { atMs: now, records: counters.records };
+    writer.reportStatus(opts.instanceId, JSON.stringify(hb)).catch(() => {}); // Redis away: next beat
   };
 
   return {
@@ -198,37 +172,37 @@ export function createComputeService(
       } catch (err) {
         throw QuantCoreError.infra("kafka consumer", err);
       }
-      // A rebalance may hand our partitions to another instance: forget what we held so we
-      // never commit an offset for a partition we no longer own.
-      consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        assigned = new Set(e.payload.memberAssignment[opts.kafkaTopic] ?? []);
-        progress.clear();
-        committed.clear();
-      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => offsets.assign(e.payload.memberAssignment[opts.kafkaTopic] ?? []));
       // Offsets are committed only up to batches Redis acknowledged. Our own timer rather than
       // kafkajs's auto-commit, which only commits when another batch arrives: the tail of a
       // stream that goes quiet would otherwise stay uncommitted and be reprocessed on restart.
-      commitTimer = setInterval(() => void commitProgress(), opts.commitIntervalMs);
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
-        eachBatch,
-      });
+      commitTimer = setInterval(() => void offsets.commit(), opts.commitIntervalMs);
+      statusTimer = setInterval(reportStatus, opts.statusIntervalMs);
+      reportStatus();
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     },
     async stop() {
       stopping = true;
       clearInterval(commitTimer);
+      clearInterval(statusTimer);
       // Each step is bounded: a broker or Redis that stopped answering must not hold the process.
       const step = async (what: string, p: Promise<unknown>) => {
         if (!(await settlesWithin(p, STOP_STEP_TIMEOUT_MS))) log.warn("shutdown step timed out", { what });
       };
-      await step("in-flight offset commit", inFlightCommit ?? Promise.resolve());
-      await step("final offset commit", commitProgress());
+      if (consumer) await step("kafka consumer stop", consumer.stop());
+      await step("writes in flight", flusher.stop());
+      await step("in-flight offset commit", offsets.settled());
+      await step("final offset commit", offsets.commit());
+      await step("heartbeat removal", writer.reportStatus(opts.instanceId, undefined));
       if (consumer) await step("kafka consumer disconnect", consumer.disconnect());
       await step("redis close", writer.close());
     },
-    stats: () => ({ ...stats }),
-    progress: () => progress,
+    stats: () => ({
+      ...counters,
+      ...flusher.stats,
+      pendingRecords: flusher.pendingRecords(),
+      lagRecords: offsets.lag(),
+    }),
+    progress: () => offsets.written(),
   };
 }

@@ -101,6 +101,11 @@ export function computeSignals(bids: Level[], asks: Level[], opts: Partial<Signa
 export interface OfiOptions {
   /** Rolling windows, in milliseconds of exchange event time. */
   windowsMs: number[];
+  /**
+   * Most events kept, whatever their times: bounds memory (and the stored state) even if a
+   * caller's clock misbehaves. Past it the oldest events are dropped (their windows lose them).
+   */
+  maxEvents: number;
 }
 
 export interface OfiState {
@@ -109,17 +114,23 @@ export interface OfiState {
   values: number[];
 }
 
-export const DEFAULT_OFI_OPTIONS: Readonly<OfiOptions> = Object.freeze({ windowsMs: [1_000, 10_000] });
+export const DEFAULT_OFI_OPTIONS: Readonly<OfiOptions> = Object.freeze({
+  windowsMs: [1_000, 10_000],
+  maxEvents: 20_000,
+});
 
 /**
  * Order flow imbalance (Cont, Kukanov & Stoikov 2014), summed over rolling windows of
  * event time. Each top-of-book change contributes
  *   e = 1{Pb >= Pb'} qb - 1{Pb <= Pb'} qb' - 1{Pa <= Pa'} qa + 1{Pa >= Pa'} qa'
  * where ' marks the previous top of book. The first event after reset contributes 0.
+ * Time never runs backwards inside a tracker: an event older than the newest one is counted
+ * at the newest one's time (exchange streams are ordered; this only guards a bad clock).
  */
 export class OfiTracker {
   private readonly windowsMs: number[];
   private readonly maxWindowMs: number;
+  private readonly maxEvents: number;
   private times: number[] = [];
   private values: number[] = [];
   private head = 0;
@@ -128,6 +139,7 @@ export class OfiTracker {
   constructor(opts: Partial<OfiOptions> = {}) {
     this.windowsMs = [...(opts.windowsMs ?? DEFAULT_OFI_OPTIONS.windowsMs)];
     this.maxWindowMs = Math.max(...this.windowsMs);
+    this.maxEvents = Math.max(1, opts.maxEvents ?? DEFAULT_OFI_OPTIONS.maxEvents);
   }
 
   reset(): void {
@@ -150,12 +162,29 @@ export class OfiTracker {
   restore(s: OfiState): void {
     const p = s.prev;
     this.prev = p && p.length === 4 ? [p[0]!, p[1]!, p[2]!, p[3]!] : undefined;
-    this.times = [...s.times];
-    this.values = [...s.values];
+    // A stored state from before times were kept monotone may hold a run out of order: keep
+    // the newest part that is in order, then the count bound.
+    const n = Math.min(s.times.length, s.values.length);
+    let from = Math.max(0, n - this.maxEvents);
+    for (let i = n - 1; i > from; i--) {
+      if (!(s.times[i - 1]! <= s.times[i]!)) {
+        from = i;
+        break;
+      }
+    }
+    this.times = s.times.slice(from, n);
+    this.values = s.values.slice(from, n);
     this.head = 0;
   }
 
-  update(timeMs: number, bidPrice: number, bidQty: number, askPrice: number, askQty: number): number[] {
+  /** Time of the newest event, or undefined when empty. */
+  lastTimeMs(): number | undefined {
+    return this.times.length > this.head ? this.times[this.times.length - 1] : undefined;
+  }
+
+  update(eventTimeMs: number, bidPrice: number, bidQty: number, askPrice: number, askQty: number): number[] {
+    const last = this.lastTimeMs();
+    const timeMs = last !== undefined && !(eventTimeMs >= last) ? last : eventTimeMs;
     let e = 0;
     const p = this.prev;
     if (p) {
@@ -170,6 +199,7 @@ export class OfiTracker {
     this.values.push(e);
     // Drop what left the longest window; compact now and then so memory stays bounded.
     while (this.head < this.times.length && this.times[this.head]! <= timeMs - this.maxWindowMs) this.head++;
+    if (this.times.length - this.head > this.maxEvents) this.head = this.times.length - this.maxEvents;
     if (this.head > 1024 && this.head * 2 > this.times.length) {
       this.times = this.times.slice(this.head);
       this.values = this.values.slice(this.head);

@@ -45,6 +45,24 @@ test("OFI memory stays bounded over a long run", () => {
   assert.ok((t.times as number[]).length < 5_000);
 });
 
+test("OFI state stays bounded whatever the time order (one event far in the future, then the past)", () => {
+  const t = new OfiTracker({ windowsMs: [1000, 10_000], maxEvents: 500 });
+  const recorded = 1_723_161_255_208; // exchange time of a 2024 recording
+  t.update(recorded, 100, 1, 101, 1);
+  t.update(Date.now() + 365 * 86_400_000, 100, 2, 101, 1); // a wall clock years ahead
+  for (let i = 0; i < 50_000; i++) t.update(recorded + i, 100 + (i % 3), 1, 103, 1);
+  assert.ok(t.snapshot().times.length <= 500, `kept ${t.snapshot().times.length} events`);
+  const times = t.snapshot().times;
+  for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! <= times[i]!, "times never run backwards");
+});
+
+test("a restored state with times out of order keeps only its newest ordered run", () => {
+  const t = new OfiTracker({ windowsMs: [1000] });
+  t.restore({ prev: [1, 1, 2, 1], times: [5, 9_999_999, 6, 7, 8], values: [1, 1, 1, 1, 1] });
+  assert.deepEqual(t.snapshot().times, [6, 7, 8]);
+  assert.deepEqual(t.update(8.5, 1, 1, 2, 1), [3]);
+});
+
 test("an OFI tracker restored from a snapshot continues exactly like the original", () => {
   const a = new OfiTracker();
   const steps: [number, number, number, number, number][] = [];

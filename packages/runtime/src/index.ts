@@ -13,5 +13,5 @@ export {
 export { nowUs } from "./clock.js";
 export { EnvReader } from "./env.js";
 export { createLogger, type LogLevel, type Logger } from "./log.js";
-export { redisKeys, type ControlCommand, type ShardHeartbeat } from "./contracts.js";
+export { redisKeys, type ComputeHeartbeat, type ControlCommand, type ShardHeartbeat } from "./contracts.js";
 export { stopOnSignals } from "./lifecycle.js";

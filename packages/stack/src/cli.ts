@@ -15,7 +15,9 @@ try {
     const stack = await startStack();
     for (const [k, v] of Object.entries(stack.env())) console.log(`${k}=${v}`);
     console.log(`# logs: ${stack.logDir}\n# Ctrl-C stops Kafka and Redis`);
-    const stop = () => void stack.stop().then(() => process.exit(0));
+    // Runs until signalled, even with nothing else holding the event loop (no terminal on stdin).
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const stop = () => void stack.stop().then(() => (clearInterval(keepAlive), process.exit(0)));
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   } else if (cmd === "down") {
