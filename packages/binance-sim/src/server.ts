@@ -198,7 +198,7 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
   };
 
   // ---- synthetic books -----------------------------------------------------------------
-  const tickMs = 100;
+  const tickMs = o.syntheticTickMs;
   let carry = 0;
   const synthTimer = setInterval(() => {
     if (Date.now() < stalledUntil) return;
