@@ -30,10 +30,9 @@ export class KafkaCounters {
 
   async offsets(topic: string, groupId: string): Promise<Offsets> {
     try {
-      const [ends, [group]] = await Promise.all([
-        this.admin.fetchTopicOffsets(topic),
-        this.admin.fetchOffsets({ groupId, topics: [topic] }),
-      ]);
+      // Committed first, then the ends: read in this order the lag is never negative.
+      const [group] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+      const ends = await this.admin.fetchTopicOffsets(topic);
       const committed = new Map((group?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
       let produced = 0;
       let consumed = 0;

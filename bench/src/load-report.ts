@@ -19,8 +19,10 @@ const HOW_TO_READ = `## How to read
   Redis (compute's writes to qc:updates); *client* = live updates the gRPC client received. Compute keeps
   only the newest update of a symbol per batch, so *published* < *consumed* is dedup, not loss
   (writes/record = published / consumed). **Delivered** (the plot's x) = consumed/s.
-- A point is **saturated** when the load generator, ingest or compute delivers < 90% of the offered rate, or
-  the compute group's lag grows by more than a second of offered traffic; the sweep stops there.
+- A point is **saturated** when the load generator emits < 90% of the offered rate (the host is out of CPU:
+  the simulator's timer falls behind), ingest or compute carries < 90% of what was emitted, or the compute
+  group's lag trends up by more than a second of offered traffic over the point; the sweep stops there.
+  Rates are least-squares slopes of counters sampled every second (compute commits every 500 ms).
 - Latency is per live update the client received: e2e = client receive wall clock - ingest receive; the hops
   come from HopTimestamps (exchange -> ingest is skipped: the feed is synthetic). Every process is on one
   host, so all clocks are the same clock.

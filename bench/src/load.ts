@@ -147,7 +147,7 @@ try {
     feed: `binance-sim in its own process: ${replayRecorded ? "28 synthetic symbols + BTCUSDT/ETHUSDT replayed at recorded speed" : "all 30 symbols synthetic"}, offered rate split evenly over the 30 symbols, synthetic tick ${syntheticTickMs} ms`,
     secondsPerPoint,
     warmupSeconds,
-    saturation: `a stage below ${D.deliveredShare * 100}% of offered, or lag growing by more than a second of offered traffic`,
+    saturation: `generator below ${D.deliveredShare * 100}% of offered, ingest or compute below ${D.deliveredShare * 100}% of emitted, or lag trending up by more than a second of offered traffic`,
     started: startedAt.toISOString(),
     logs: logDir,
   });
