@@ -1,6 +1,8 @@
-// End-to-end latency probe: replays the recorded spot frames at recorded speed through the
-// real pipeline (ingest -> Kafka -> compute -> Redis -> gateway -> gRPC bot) and reports
-// p50/p99 of ingest-receive -> bot-receive and of each hop.
+// ONE-PROCESS end-to-end latency probe: replays the recorded spot frames at recorded speed through
+// the real pipeline (ingest -> Kafka -> compute -> Redis -> gateway -> gRPC bot), every service
+// and the bot inside this one process, on 2 symbols (~23 updates/s), and reports p50/p99 of
+// ingest-receive -> bot-receive and of each hop. The deployed topology (separate processes, the
+// whole universe, a load sweep) is measured by src/load.ts (npm run load).
 // Usage: npm run latency -w @quantcore/bench  [BENCH_SECONDS=60] [BENCH_SPEED=1]
 import { randomUUID } from "node:crypto";
 import { defaultReplayFiles, startBinanceSim } from "@quantcore/binance-sim";
@@ -85,6 +87,8 @@ writeResults(
   "latency",
   {
     command: "npm run latency -w @quantcore/bench",
+    topology:
+      "ONE process: ingest, compute, gateway and the bot in this process (not the deployed topology; see load.md for that)",
     machine: "2 cores, 24 GiB; Kafka, Redis and every service on one host",
     replay: `spot BTCUSDT + ETHUSDT 2024-08-08, speed x${speed}`,
     measuredSeconds: seconds,

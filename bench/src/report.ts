@@ -19,6 +19,13 @@ export function summarize(values: number[]): Summary {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
+/** bench/results, created when missing. */
+export function resultsDir(): string {
+  const dir = path.resolve(import.meta.dirname, "../results");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 /** Writes bench/results/<name>.json and <name>.md (a short table). */
 export function writeResults(
   name: string,
@@ -26,8 +33,7 @@ export function writeResults(
   rows: Record<string, Summary>,
   unit: string,
 ): void {
-  const dir = path.resolve(import.meta.dirname, "../results");
-  mkdirSync(dir, { recursive: true });
+  const dir = resultsDir();
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, unit, results: rows }, null, 2) + "\n");
   const lines = [
     `# ${name}`,

@@ -10,6 +10,8 @@ export interface BinanceSimOptions {
   syntheticSymbols: string[];
   /** Diff events per second per synthetic symbol (Binance's @100ms streams carry up to 10). */
   syntheticUpdatesPerSecond: number;
+  /** Period of the timer that emits every synthetic symbol's due diffs (smaller = smoother at high rates). */
+  syntheticTickMs: number;
   seed: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
@@ -33,6 +35,7 @@ export const DEFAULT_SIM_OPTIONS: Readonly<BinanceSimOptions> = Object.freeze({
   speed: 1,
   syntheticSymbols: [],
   syntheticUpdatesPerSecond: 10,
+  syntheticTickMs: 100,
   seed: 42,
   pingIntervalMs: 20_000,
   pongTimeoutMs: 60_000,

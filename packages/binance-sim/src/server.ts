@@ -198,11 +198,15 @@ export async function startBinanceSim(partial: Partial<BinanceSimOptions> = {}):
   };
 
   // ---- synthetic books -----------------------------------------------------------------
-  const tickMs = 100;
+  const tickMs = o.syntheticTickMs;
   let carry = 0;
+  let lastTickMs = performance.now();
   const synthTimer = setInterval(() => {
+    // Due events follow elapsed time (capped at 1 s), so a timer firing late on a busy host keeps the rate.
+    const elapsedMs = Math.min(performance.now() - lastTickMs, 1000);
+    lastTickMs = performance.now();
     if (Date.now() < stalledUntil) return;
-    carry += (o.syntheticUpdatesPerSecond * tickMs) / 1000;
+    carry += (o.syntheticUpdatesPerSecond * elapsedMs) / 1000;
     const n = Math.floor(carry);
     carry -= n;
     for (let i = 0; i < n; i++) {

@@ -1,0 +1,94 @@
+// One side of the Kafka floor probe (bench/src/kafka-floor.ts), in its own process:
+// FLOOR_ROLE=producer sends RATE records/s (acks=-1, one request in flight, each stamped with
+// its produce wall clock) over the topic's partitions; FLOOR_ROLE=consumer reads them with
+// compute's consumer settings and records produce -> receive latency. Driven over IPC.
+import { Kafka, logLevel } from "kafkajs";
+import { DEFAULT_COMPUTE_OPTIONS } from "@quantcore/compute";
+import { EnvReader, nowUs, sleep } from "@quantcore/runtime";
+import { summarize, type Summary } from "./report.js";
+
+export type FromFloor =
+  | { kind: "ready" }
+  | { kind: "produced"; measured: number; total: number; sendErrors: number }
+  | { kind: "consumed"; measured: number; latencyMs: Summary };
+
+const env = new EnvReader();
+const role = env.oneOf("FLOOR_ROLE", ["producer", "consumer"] as const, "producer");
+const brokers = env.list("KAFKA_BROKERS", []);
+const topic = env.string("FLOOR_TOPIC");
+const partitions = env.int("FLOOR_PARTITIONS", 30, { min: 1 });
+const rate = env.int("FLOOR_RATE", 300, { min: 1 });
+const warmupSeconds = env.int("FLOOR_WARMUP_SECONDS", 3, { min: 0 });
+const seconds = env.int("FLOOR_SECONDS", 10, { min: 1 });
+const recordBytes = env.int("FLOOR_RECORD_BYTES", 800, { min: 9 });
+const tickMs = env.int("FLOOR_TICK_MS", 10, { min: 1 });
+env.done();
+
+const kafka = new Kafka({ clientId: `bench-floor-${role}`, brokers, logLevel: logLevel.NOTHING });
+const send = (m: FromFloor) => process.send?.(m);
+for (const sig of ["SIGTERM", "SIGINT", "disconnect"] as const) process.on(sig, () => process.exit(0));
+
+if (role === "producer") {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  send({ kind: "ready" });
+  const startMs = performance.now();
+  const endMs = startMs + (warmupSeconds + seconds) * 1000;
+  let carry = 0;
+  let next = 0;
+  let measured = 0;
+  let sendErrors = 0;
+  let lastMs = startMs;
+  while (performance.now() < endMs) {
+    const now = performance.now();
+    carry += ((now - lastMs) * rate) / 1000;
+    lastMs = now;
+    const n = Math.floor(carry);
+    carry -= n;
+    if (n > 0) {
+      const inWindow = now - startMs >= warmupSeconds * 1000;
+      const stampedUs = nowUs();
+      const messages = Array.from({ length: n }, () => {
+        const value = Buffer.alloc(recordBytes);
+        value.writeDoubleLE(stampedUs, 0);
+        value.writeUInt8(inWindow ? 1 : 0, 8);
+        const partition = next++ % partitions;
+        return { key: `S${partition}`, partition, value };
+      });
+      try {
+        await producer.send({ topic, acks: -1, messages });
+        if (inWindow) measured += n;
+      } catch {
+        sendErrors++;
+      }
+    }
+    await sleep(tickMs);
+  }
+  send({ kind: "produced", measured, total: next, sendErrors });
+  await producer.disconnect();
+  process.exit(0);
+} else {
+  const samples: number[] = [];
+  const consumer = kafka.consumer({
+    groupId: `${topic}-floor`,
+    maxWaitTimeInMs: DEFAULT_COMPUTE_OPTIONS.maxWaitTimeInMs,
+    minBytes: 1,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  consumer.on(consumer.events.GROUP_JOIN, () => send({ kind: "ready" }));
+  await consumer.run({
+    partitionsConsumedConcurrently: DEFAULT_COMPUTE_OPTIONS.partitionsConsumedConcurrently,
+    eachBatch: async ({ batch }) => {
+      const recvUs = nowUs();
+      for (const m of batch.messages) {
+        if (m.value && m.value.length >= 9 && m.value.readUInt8(8) === 1) {
+          samples.push((recvUs - m.value.readDoubleLE(0)) / 1000);
+        }
+      }
+    },
+  });
+  process.on("message", (m: { kind: string }) => {
+    if (m.kind === "report") send({ kind: "consumed", measured: samples.length, latencyMs: summarize(samples) });
+  });
+}

@@ -1,0 +1,137 @@
+// The Kafka floor: a bare kafkajs producer and consumer, each in its own process, on the same
+// broker and the same topic shape as order_book (30 partitions), acks=-1, at a stated rate;
+// produce -> consume latency p50/p99 is what the pipeline's Kafka hop is compared against.
+// The load bench runs it first; alone:
+//   npm run kafka-floor -w @quantcore/bench  [FLOOR_RATES=300,3000] [FLOOR_SECONDS=15]
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { EnvReader, sleep } from "@quantcore/runtime";
+import { createTopics, startStack } from "@quantcore/stack";
+import type { FromFloor } from "./kafka-floor-worker.js";
+import { forkTs, nextMessage, stopAll, stopChild } from "./load-procs.js";
+import { writeResults, type Summary } from "./report.js";
+
+export interface FloorOptions {
+  brokers: string[];
+  /** Total records per second over all partitions. */
+  ratePerSecond: number;
+  seconds: number;
+  warmupSeconds: number;
+  partitions: number;
+  recordBytes: number;
+  logDir: string;
+}
+
+export const DEFAULT_FLOOR = Object.freeze({
+  rates: [300, 3000],
+  seconds: 15,
+  warmupSeconds: 3,
+  partitions: 30,
+  recordBytes: 800,
+});
+
+export interface FloorResult {
+  ratePerSecond: number;
+  topic: string;
+  produced: number;
+  consumed: number;
+  sendErrors: number;
+  latencyMs: Summary;
+}
+
+const worker = path.join(import.meta.dirname, "kafka-floor-worker.ts");
+const isMsg =
+  <K extends FromFloor["kind"]>(kind: K) =>
+  (m: unknown): m is Extract<FromFloor, { kind: K }> =>
+    (m as { kind?: string })?.kind === kind;
+
+/** One probe at one rate, on a fresh topic of its own. */
+export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
+  const topic = `bench_floor_${randomUUID().slice(0, 8)}_${o.ratePerSecond}`;
+  await createTopics(o.brokers, [{ name: topic, partitions: o.partitions }]);
+  const env = {
+    KAFKA_BROKERS: o.brokers.join(","),
+    FLOOR_TOPIC: topic,
+    FLOOR_PARTITIONS: String(o.partitions),
+    FLOOR_RATE: String(o.ratePerSecond),
+    FLOOR_SECONDS: String(o.seconds),
+    FLOOR_WARMUP_SECONDS: String(o.warmupSeconds),
+    FLOOR_RECORD_BYTES: String(o.recordBytes),
+  };
+  const consumer = forkTs(`floor-consumer-${o.ratePerSecond}`, worker, { ...env, FLOOR_ROLE: "consumer" }, o.logDir);
+  try {
+    await nextMessage(consumer, isMsg("ready"), "consumer group join", 60_000);
+    const producer = forkTs(`floor-producer-${o.ratePerSecond}`, worker, { ...env, FLOOR_ROLE: "producer" }, o.logDir);
+    const produced = await nextMessage(
+      producer,
+      isMsg("produced"),
+      "end of production",
+      (o.warmupSeconds + o.seconds) * 1000 + 60_000,
+    );
+    await stopChild(producer);
+    // Wait (bounded) for the consumer to have read every measured record.
+    const deadline = Date.now() + 15_000;
+    let consumed: Extract<FromFloor, { kind: "consumed" }>;
+    for (;;) {
+      consumer.proc.send({ kind: "report" });
+      consumed = await nextMessage(consumer, isMsg("consumed"), "consumer report", 10_000);
+      if (consumed.measured >= produced.measured || Date.now() > deadline) break;
+      await sleep(250);
+    }
+    return {
+      ratePerSecond: o.ratePerSecond,
+      topic,
+      produced: produced.measured,
+      consumed: consumed.measured,
+      sendErrors: produced.sendErrors,
+      latencyMs: consumed.latencyMs,
+    };
+  } finally {
+    await stopChild(consumer);
+  }
+}
+
+/** The floor measured at the rate closest (on a log scale) to `rate`. */
+export function nearestFloor(floors: FloorResult[], rate: number): FloorResult | undefined {
+  const d = (f: FloorResult) => Math.abs(Math.log(f.ratePerSecond / rate));
+  return [...floors].sort((a, b) => d(a) - d(b))[0];
+}
+
+if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
+  const env = new EnvReader();
+  const rates = env.list("FLOOR_RATES", DEFAULT_FLOOR.rates.map(String)).map(Number);
+  const seconds = env.int("FLOOR_SECONDS", DEFAULT_FLOOR.seconds, { min: 1 });
+  const warmupSeconds = env.int("FLOOR_WARMUP_SECONDS", DEFAULT_FLOOR.warmupSeconds, { min: 0 });
+  env.done();
+  if (rates.some((r) => !(Number.isInteger(r) && r > 0))) throw new Error("FLOOR_RATES must be positive integers");
+  const stack = await startStack({ topics: [], redis: false });
+  const stopEverything = async () => {
+    await stopAll();
+    await stack.stop();
+  };
+  process.on("SIGINT", () => void stopEverything().then(() => process.exit(130)));
+  try {
+    const results: FloorResult[] = [];
+    for (const ratePerSecond of rates) {
+      const base = { ...DEFAULT_FLOOR, seconds, warmupSeconds, logDir: stack.logDir };
+      results.push(await runKafkaFloor({ ...base, brokers: stack.kafka!.brokers, ratePerSecond }));
+    }
+    writeResults(
+      "kafka-floor",
+      {
+        command: "npm run kafka-floor -w @quantcore/bench",
+        what: "bare kafkajs producer -> consumer (separate processes), 30 partitions, acks=-1, compute's consumer settings",
+        recordBytes: DEFAULT_FLOOR.recordBytes,
+        measuredSecondsPerRate: seconds,
+        counts: results.map((r) => ({ rate: r.ratePerSecond, produced: r.produced, consumed: r.consumed })),
+        date: new Date().toISOString(),
+      },
+      Object.fromEntries(results.map((r) => [`produce -> consume at ${r.ratePerSecond}/s`, r.latencyMs])),
+      "ms",
+    );
+  } finally {
+    await stopEverything();
+  }
+  process.exit(0);
+}
