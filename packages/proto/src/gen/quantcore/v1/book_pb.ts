@@ -51,9 +51,10 @@ export type BookUpdate = Message<"quantcore.v1.BookUpdate"> & {
 
   /**
    * Exchange event time `E`, milliseconds since the Unix epoch. A RESET carries the latest
-   * `E` among the diffs it folded, else that of the first diff applied after it. 0 only when
-   * the exchange gave none (then consumers fall back to the last exchange time they saw for
-   * the symbol, never to a wall clock; see docs/signals.md).
+   * `E` among the diffs it folded; if it folded none, the latest `E` among the diffs ingest
+   * received for the symbol so far (buffered and dropped ones count). 0 only when none is
+   * known (then consumers fall back to the last exchange time they saw for the symbol, never
+   * to a wall clock; see docs/signals.md).
    *
    * @generated from field: double exchange_event_time_ms = 5;
    */
