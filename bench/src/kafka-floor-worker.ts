@@ -78,7 +78,6 @@ if (role === "producer") {
   await consumer.subscribe({ topic, fromBeginning: true });
   consumer.on(consumer.events.GROUP_JOIN, () => send({ kind: "ready" }));
   await consumer.run({
-    partitionsConsumedConcurrently: DEFAULT_COMPUTE_OPTIONS.partitionsConsumedConcurrently,
     eachBatch: async ({ batch }) => {
       const recvUs = nowUs();
       for (const m of batch.messages) {
