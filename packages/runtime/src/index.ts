@@ -15,3 +15,4 @@ export { EnvReader } from "./env.js";
 export { createLogger, type LogLevel, type Logger } from "./log.js";
 export { redisKeys, type ComputeHeartbeat, type ControlCommand, type ShardHeartbeat } from "./contracts.js";
 export { stopOnSignals } from "./lifecycle.js";
+export { noDelaySocketFactory } from "./sockets.js";
