@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ControlService } from "@quantcore/proto";
-import { QuantCoreError, parseJson, s } from "@quantcore/runtime";
+import { QuantCoreError, SYMBOL_PATTERN, parseJson, s } from "@quantcore/runtime";
 
 export type Role = "bot" | "operator";
 
@@ -87,4 +87,19 @@ export function authInterceptor(tokens: TokenSet): Interceptor {
     }
     return next(req);
   };
+}
+
+const universeFileSchema = s.object({ symbols: s.array(s.string({ pattern: SYMBOL_PATTERN })) });
+
+/**
+ * The universe file ingest shards by (apps/ingest/universe.json: `{"symbols": [...]}` or a bare
+ * array), read by the gateway as the symbols it knows up front. Malformed: throws naming the field.
+ */
+export function loadUniverse(file: string): string[] {
+  const source = `GATEWAY_UNIVERSE_FILE ${file}`;
+  const text = readFileSync(file, "utf8");
+  const array = text.trimStart().startsWith("[");
+  return array
+    ? parseJson(s.array(s.string({ pattern: SYMBOL_PATTERN })), text, source)
+    : parseJson(universeFileSchema, text, source).symbols;
 }

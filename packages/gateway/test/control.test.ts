@@ -101,22 +101,25 @@ test("resync of a shard or a symbol nobody serves: NOT_FOUND naming it, and noth
   const got: string[] = [];
   sub.on("message", (_c, m) => got.push(m));
   await sub.subscribe(`${ns}:control`);
-  await assert.rejects(
-    clientWith("op-secret").forceResync({ shardId: 7, wholeShard: true }),
-    (e) => codeOf(e) === Code.NotFound && /shard 7/.test(ConnectError.from(e).rawMessage),
-  );
-  await assert.rejects(
-    clientWith("op-secret").forceResync({ symbol: "BTCUSD" }),
-    (e) => codeOf(e) === Code.NotFound && /BTCUSD\b/.test(ConnectError.from(e).rawMessage),
-  );
-  // A known one still goes through, after the refused ones: nothing else arrived before it.
-  await clientWith("op-secret").forceResync({ shardId: 2, wholeShard: true });
-  await waitFor(() => got.length >= 1, "the valid command");
-  assert.deepEqual(
-    got.map((m) => JSON.parse(m)),
-    [{ type: "resync", shardId: 2 }],
-  );
-  sub.disconnect();
+  try {
+    await assert.rejects(
+      clientWith("op-secret").forceResync({ shardId: 7, wholeShard: true }),
+      (e) => codeOf(e) === Code.NotFound && /shard 7/.test(ConnectError.from(e).rawMessage),
+    );
+    await assert.rejects(
+      clientWith("op-secret").forceResync({ symbol: "BTCUSD" }),
+      (e) => codeOf(e) === Code.NotFound && /BTCUSD\b/.test(ConnectError.from(e).rawMessage),
+    );
+    // A known one still goes through, after the refused ones: nothing else arrived before it.
+    await clientWith("op-secret").forceResync({ shardId: 2, wholeShard: true });
+    await waitFor(() => got.length >= 1, "the valid command");
+    assert.deepEqual(
+      got.map((m) => JSON.parse(m)),
+      [{ type: "resync", shardId: 2 }],
+    );
+  } finally {
+    sub.disconnect();
+  }
 });
 
 test("the bearer scheme is case-insensitive (RFC 7235); the token itself is not", async () => {
