@@ -9,6 +9,7 @@ import { HISTORY_SECONDS, type Series } from "../lib/history";
 import type { PipelineStore, SymbolView } from "../store/pipelineStore";
 import { useTopic, useWidth } from "../store/useStore";
 import { ScaleBar } from "./ScaleBar";
+import { ScrollRegion } from "./ScrollRegion";
 
 export type Depth = Extract<Series, "obi1" | "obi5" | "obi10" | "obi20"> | "all";
 export const ROW_PX = 22;
@@ -190,10 +191,10 @@ export function Heatmap(props: {
           })}
           <div style={{ height: AXIS_PX }} />
         </div>
-        <div className="hm-scroll" ref={scrollRef}>
+        <ScrollRegion className="hm-scroll" ref={scrollRef} label="OBI heatmap, last 60 seconds">
           <canvas ref={canvas} aria-hidden="true" />
           <div ref={tip} className="tooltip" hidden role="tooltip" />
-        </div>
+        </ScrollRegion>
         <div className="hm-values">
           {names.map((name) => {
             const s = store.symbols.get(name)!;

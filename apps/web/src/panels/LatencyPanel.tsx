@@ -6,6 +6,7 @@ import { age, ms, NONE, utcTime } from "../lib/format";
 import { HISTORY_SECONDS } from "../lib/history";
 import { BROWSER_LAYER, GATEWAY_E2E_LAYER, HOP_LAYERS, type PipelineStore } from "../store/pipelineStore";
 import { useTopic } from "../store/useStore";
+import { ScrollRegion } from "./ScrollRegion";
 import { Legend, TimeChart, type ChartSeries } from "./TimeChart";
 
 const LAYERS = [...HOP_LAYERS, BROWSER_LAYER] as const;
@@ -64,32 +65,34 @@ export function LatencyPanel({ store }: { store: PipelineStore }) {
         format={(v) => `${ms(v)} ms`}
       />
       <Legend series={series} note="first = bottom of the stack" />
-      <table className="numeric" data-testid="latency-table">
-        <caption className="sr-only">p50 and p99 per hop over the last {HISTORY_SECONDS} s</caption>
-        <thead>
-          <tr>
-            <th scope="col">hop (pipeline order)</th>
-            <th scope="col">p50 ms</th>
-            <th scope="col">p99 ms</th>
-            <th scope="col">samples</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr
-              key={r.layer}
-              data-testid="latency-row"
-              data-layer={r.layer}
-              data-has-data={r.p50 !== undefined ? "true" : "false"}
-            >
-              <th scope="row">{r.layer === BROWSER_LAYER ? `${r.layer} (this page)` : r.layer}</th>
-              <td>{ms(r.p50)}</td>
-              <td>{ms(r.p99)}</td>
-              <td>{r.count ?? NONE}</td>
+      <ScrollRegion label="Latency per hop">
+        <table className="numeric" data-testid="latency-table">
+          <caption className="sr-only">p50 and p99 per hop over the last {HISTORY_SECONDS} s</caption>
+          <thead>
+            <tr>
+              <th scope="col">hop (pipeline order)</th>
+              <th scope="col">p50 ms</th>
+              <th scope="col">p99 ms</th>
+              <th scope="col">samples</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr
+                key={r.layer}
+                data-testid="latency-row"
+                data-layer={r.layer}
+                data-has-data={r.p50 !== undefined ? "true" : "false"}
+              >
+                <th scope="row">{r.layer === BROWSER_LAYER ? `${r.layer} (this page)` : r.layer}</th>
+                <td>{ms(r.p50)}</td>
+                <td>{ms(r.p99)}</td>
+                <td>{r.count ?? NONE}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ScrollRegion>
     </section>
   );
 }

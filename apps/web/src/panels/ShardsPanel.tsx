@@ -3,6 +3,7 @@
 import { age, fixed, NONE } from "../lib/format";
 import type { PipelineStore } from "../store/pipelineStore";
 import { useTopic } from "../store/useStore";
+import { ScrollRegion } from "./ScrollRegion";
 
 const LAG_WARN = 100n;
 
@@ -18,7 +19,7 @@ export function ShardsPanel({ store }: { store: PipelineStore }) {
           {h ? `figures ${age(nowMs, store.healthAtMs)} old` : store.healthError || "no figures yet"}
         </span>
       </div>
-      <div className="table-scroll">
+      <ScrollRegion label="Ingest shards">
         <table className="numeric">
           <thead>
             <tr>
@@ -62,7 +63,7 @@ export function ShardsPanel({ store }: { store: PipelineStore }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       <h3>Consumer lag by partition</h3>
       <ol className="lag" data-testid="lag">
         {lag.map((p) => (

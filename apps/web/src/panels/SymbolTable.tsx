@@ -4,6 +4,7 @@ import { useState } from "react";
 import { fixed, age } from "../lib/format";
 import type { PipelineStore } from "../store/pipelineStore";
 import { useTopic } from "../store/useStore";
+import { ScrollRegion } from "./ScrollRegion";
 import { currentObi, type Depth } from "./Heatmap";
 
 export function SymbolTable({ store, depth }: { store: PipelineStore; depth: Depth }) {
@@ -18,7 +19,7 @@ export function SymbolTable({ store, depth }: { store: PipelineStore; depth: Dep
         </button>
       </div>
       {open && (
-        <div className="table-scroll">
+        <ScrollRegion label="Values per symbol">
           <table role="table" data-testid="symbol-table" className="numeric">
             <caption className="sr-only">
               Current values per symbol; OBI at depth {depth === "all" ? "mean of 1, 5, 10, 20" : depth.slice(3)}
@@ -57,7 +58,7 @@ export function SymbolTable({ store, depth }: { store: PipelineStore; depth: Dep
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
     </section>
   );
