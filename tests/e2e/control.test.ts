@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { startBinanceSim, type BinanceSim } from "@quantcore/binance-sim";
-import { createComputeService, type ComputeService } from "@quantcore/compute";
+import { createComputeService, createReplayWorker, type ComputeService, type ReplayWorker } from "@quantcore/compute";
 import { createGateway, type Gateway } from "@quantcore/gateway";
 import { createIngestService, type IngestService } from "@quantcore/ingest";
 import { ControlService, type PipelineHealth } from "@quantcore/proto";
@@ -23,6 +23,7 @@ let stack: StackHandle | undefined;
 let sim: BinanceSim;
 let ingest: IngestService;
 let compute: ComputeService;
+let replays: ReplayWorker;
 let gateway: Gateway;
 
 before(async () => {
@@ -65,11 +66,12 @@ before(async () => {
     redisNamespace: ns,
     grpcPort: 0,
     httpPort: 0,
-    kafkaBrokers: brokers,
-    kafkaTopic: topic,
-    computeGroupId: group,
     operatorTokens: ["op"],
   });
+  // Replays run in their own worker (apps/compute with COMPUTE_MODE=replay); the gateway only
+  // sends it commands and reads the jobs it records.
+  replays = createReplayWorker({ kafkaBrokers: brokers, kafkaTopic: topic, redisUrl, redisNamespace: ns });
+  await replays.start();
   await ingest.start();
   await compute.start();
 });
@@ -77,6 +79,7 @@ before(async () => {
 after(async () => {
   await ingest?.stop();
   await compute?.stop();
+  await replays?.stop();
   await gateway?.close();
   await sim?.close();
   await stack?.stop();
@@ -101,6 +104,7 @@ test("health shows the shard connected, lag per partition and every layer; resyn
       () =>
         health &&
         health.shards.some((s) => s.shardId === 4 && s.connected && s.framesPerSecond > 0) &&
+        health.consumerLag.length === 30 &&
         health.latency.every((l) => l.layer.startsWith("exchange") || l.count > 0n),
       "healthy shard and latency in every layer",
       { timeoutMs: 60_000 },
@@ -117,9 +121,18 @@ test("health shows the shard connected, lag per partition and every layer; resyn
 
     // Stop the flow so live and replay cover the same offsets, then replay from offset 0.
     await ingest.stop();
-    await waitFor(() => health && health.consumerLag.every((p) => p.lag === 0n), "compute caught up", {
-      timeoutMs: 30_000,
-    });
+    // Lag comes with compute's heartbeats (every second, its broker probe every second): one
+    // written well after the stop has seen every record.
+    const judgedFromUs = (Date.now() + 2_500) * 1000;
+    await waitFor(
+      () =>
+        health &&
+        health.serverTimeUs >= judgedFromUs &&
+        health.consumerLag.length === 30 &&
+        health.consumerLag.every((p) => p.lag === 0n),
+      "compute caught up",
+      { timeoutMs: 30_000 },
+    );
     const { job } = await client.startReplay({});
     await waitFor(() => health?.replays.find((r) => r.id === job!.id && r.state !== "running"), "replay finished", {
       timeoutMs: 120_000,

@@ -1,27 +1,59 @@
-import { DEFAULT_COMPUTE_OPTIONS, createComputeService } from "@quantcore/compute";
+import {
+  DEFAULT_COMPUTE_OPTIONS,
+  DEFAULT_REPLAY_WORKER_OPTIONS,
+  createComputeService,
+  createReplayWorker,
+} from "@quantcore/compute";
 import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
 
+// COMPUTE_MODE=live (default): the consumer group writing the live state. COMPUTE_MODE=replay: the
+// replay worker, which runs the operator's replays (StartReplay) and removes them after the retention.
 const log = createLogger("app.compute");
 const env = new EnvReader();
-const options = {
-  kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_COMPUTE_OPTIONS.kafkaBrokers),
-  kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_COMPUTE_OPTIONS.kafkaTopic),
-  groupId: env.string("KAFKA_GROUP_ID", DEFAULT_COMPUTE_OPTIONS.groupId),
-  fromBeginning:
-    env.oneOf(
-      "FROM_BEGINNING",
-      ["true", "false"] as const,
-      String(DEFAULT_COMPUTE_OPTIONS.fromBeginning) as "true" | "false",
-    ) === "true",
-  redisUrl: env.string("REDIS_URL", DEFAULT_COMPUTE_OPTIONS.redisUrl),
-  redisNamespace: env.string("REDIS_NAMESPACE", DEFAULT_COMPUTE_OPTIONS.redisNamespace),
-};
-env.done();
+const mode = env.oneOf("COMPUTE_MODE", ["live", "replay"] as const, "live");
+const kafkaBrokers = env.list("KAFKA_BROKERS", DEFAULT_COMPUTE_OPTIONS.kafkaBrokers);
+const kafkaTopic = env.string("KAFKA_TOPIC", DEFAULT_COMPUTE_OPTIONS.kafkaTopic);
+const redisUrl = env.string("REDIS_URL", DEFAULT_COMPUTE_OPTIONS.redisUrl);
+const redisNamespace = env.string("REDIS_NAMESPACE", DEFAULT_COMPUTE_OPTIONS.redisNamespace);
 
-const service = createComputeService(options);
-await service.start();
-log.info("compute started", { groupId: options.groupId, topic: options.kafkaTopic });
+if (mode === "replay") {
+  const options = {
+    kafkaBrokers,
+    kafkaTopic,
+    redisUrl,
+    redisNamespace,
+    retentionMs: env.int("REPLAY_RETENTION_MS", DEFAULT_REPLAY_WORKER_OPTIONS.retentionMs, { min: 0 }),
+    cleanupIntervalMs: env.int("REPLAY_CLEANUP_INTERVAL_MS", DEFAULT_REPLAY_WORKER_OPTIONS.cleanupIntervalMs, {
+      min: 100,
+    }),
+    replayTimeoutMs: env.int("REPLAY_TIMEOUT_MS", DEFAULT_REPLAY_WORKER_OPTIONS.replayTimeoutMs, { min: 1000 }),
+  };
+  env.done();
+  const worker = createReplayWorker(options);
+  await worker.start();
+  log.info("replay worker started", { namespace: redisNamespace, retentionMs: options.retentionMs });
+  stopOnSignals(() => worker.stop(), log);
+} else {
+  const options = {
+    kafkaBrokers,
+    kafkaTopic,
+    groupId: env.string("KAFKA_GROUP_ID", DEFAULT_COMPUTE_OPTIONS.groupId),
+    fromBeginning:
+      env.oneOf(
+        "FROM_BEGINNING",
+        ["true", "false"] as const,
+        String(DEFAULT_COMPUTE_OPTIONS.fromBeginning) as "true" | "false",
+      ) === "true",
+    redisUrl,
+    redisNamespace,
+  };
+  env.done();
 
-const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
-statsTimer.unref();
-stopOnSignals(() => service.stop(), log);
+  const service = createComputeService(options);
+  await service.start();
+  log.info("compute started", { groupId: options.groupId, topic: options.kafkaTopic });
+
+  const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
+  statsTimer.unref();
+  stopOnSignals(() => service.stop(), log);
+}

@@ -17,9 +17,6 @@ const options = {
     min: 1,
   }),
   compressMinBytes: env.int("GATEWAY_COMPRESS_MIN_BYTES", DEFAULT_GATEWAY_OPTIONS.compressMinBytes, { min: 0 }),
-  kafkaBrokers: env.list("KAFKA_BROKERS", []),
-  kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_GATEWAY_OPTIONS.kafkaTopic),
-  computeGroupId: env.string("KAFKA_GROUP_ID", DEFAULT_GATEWAY_OPTIONS.computeGroupId),
   lateAfterMs: env.int("GATEWAY_LATE_AFTER_MS", DEFAULT_GATEWAY_OPTIONS.lateAfterMs, { min: 1 }),
   statusIntervalMs: env.int("GATEWAY_STATUS_INTERVAL_MS", DEFAULT_GATEWAY_OPTIONS.statusIntervalMs, { min: 10 }),
   shardHeartbeatTimeoutMs: env.int(

@@ -1,3 +1,10 @@
 export { createComputeService, type ComputeService, type ComputeStats } from "./service.js";
 export { DEFAULT_COMPUTE_OPTIONS, redisKeys, type ComputeOptions } from "./options.js";
 export { replayAndCompare, type ReplayOptions, type ReplayReport } from "./replay.js";
+export {
+  DEFAULT_REPLAY_WORKER_OPTIONS,
+  createReplayWorker,
+  type ReplayWorker,
+  type ReplayWorkerOptions,
+  type ReplayWorkerStats,
+} from "./replay-worker.js";

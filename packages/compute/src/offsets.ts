@@ -13,6 +13,8 @@ export class OffsetTracker {
   private readonly progress = new Map<number, bigint>();
   private readonly committed = new Map<number, bigint>();
   private readonly highWatermarks = new Map<number, bigint>();
+  /** Where the group stands per partition by the broker (LagProbe): for partitions not fetched yet. */
+  private readonly groupPositions = new Map<number, bigint>();
   private assigned = new Set<number>();
   private inFlight: Promise<void> | undefined;
 
@@ -47,18 +49,32 @@ export class OffsetTracker {
   }
 
   observeHighWatermark(partition: number, hw: bigint): void {
-    this.highWatermarks.set(partition, hw);
+    if (hw > (this.highWatermarks.get(partition) ?? -1n)) this.highWatermarks.set(partition, hw);
+  }
+
+  /**
+   * The group's position in a partition as the broker has it (its committed offset, or where a
+   * never-committed partition starts): counts for lag until this instance wrote progress there.
+   */
+  observeGroupPosition(partition: number, offset: bigint): void {
+    this.groupPositions.set(partition, offset);
+  }
+
+  /** Per assigned partition whose high watermark is known: records the broker holds and Redis does not yet have. */
+  partitionLag(): { partition: number; lag: number }[] {
+    const out: { partition: number; lag: number }[] = [];
+    for (const p of this.partitions()) {
+      const hw = this.highWatermarks.get(p);
+      const done = this.progress.get(p) ?? this.committed.get(p) ?? this.groupPositions.get(p);
+      if (hw === undefined || done === undefined) continue;
+      out.push({ partition: p, lag: hw > done ? Number(hw - done) : 0 });
+    }
+    return out;
   }
 
   /** Records in assigned partitions that the broker holds and Redis does not yet have. */
   lag(): number {
-    let lag = 0n;
-    for (const p of this.assigned) {
-      const hw = this.highWatermarks.get(p);
-      const done = this.progress.get(p) ?? this.committed.get(p);
-      if (hw !== undefined && done !== undefined && hw > done) lag += hw - done;
-    }
-    return Number(lag);
+    return this.partitionLag().reduce((sum, p) => sum + p.lag, 0);
   }
 
   /** Commits written progress (one commit in flight at a time; stop() waits for it). */

@@ -40,6 +40,8 @@ export interface ComputeOptions {
   instanceId: string;
   /** How often the instance heartbeat is written. */
   statusIntervalMs: number;
+  /** How often the topic's high watermarks and the group's offsets are read for lag (0 = never). */
+  lagProbeIntervalMs: number;
 }
 
 export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
@@ -60,6 +62,7 @@ export const DEFAULT_COMPUTE_OPTIONS: Readonly<ComputeOptions> = Object.freeze({
   ofiMaxEvents: DEFAULT_OFI_OPTIONS.maxEvents,
   instanceId: `${hostname()}:${process.pid}`,
   statusIntervalMs: 1_000,
+  lagProbeIntervalMs: 1_000,
 });
 
 export { redisKeys } from "@quantcore/runtime";

@@ -15,6 +15,8 @@ export interface ReplayOptions {
   liveNamespace: string;
   /** Where the replay writes; default `replay-<random>`. */
   replayNamespace?: string;
+  /** The replay's consumer group; default `quantcore-replay-<random>`. */
+  groupId?: string;
   timeoutMs: number;
   /** Aborting stops the replay's consumer and rejects. */
   signal?: AbortSignal;
@@ -50,7 +52,7 @@ export async function replayAndCompare(
     ...partial,
   };
   const replayNamespace = o.replayNamespace ?? `replay-${randomUUID().slice(0, 8)}`;
-  const groupId = `quantcore-replay-${randomUUID().slice(0, 8)}`;
+  const groupId = o.groupId ?? `quantcore-replay-${randomUUID().slice(0, 8)}`;
   const admin = new Kafka({ clientId: "quantcore-replay", brokers: o.kafkaBrokers, logLevel: logLevel.WARN }).admin();
   let watermarks: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
   try {

@@ -10,6 +10,7 @@ import {
   type ComputeHeartbeat,
 } from "@quantcore/runtime";
 import { StateFlusher, type FetchedBatch } from "./flusher.js";
+import { LagProbe } from "./lag.js";
 import { OffsetTracker } from "./offsets.js";
 import { DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from "./options.js";
 import { RedisStateWriter, type StateWrite } from "./redis-writer.js";
@@ -139,6 +140,12 @@ export function createComputeService(
     await p.heartbeat();
   };
 
+  const lagProbe = new LagProbe(kafka, offsets, {
+    topic: opts.kafkaTopic,
+    groupId: opts.groupId,
+    fromBeginning: opts.fromBeginning,
+    intervalMs: opts.lagProbeIntervalMs,
+  });
   let commitTimer: NodeJS.Timeout | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let lastStatus = { atMs: Date.now(), records: 0 };
@@ -150,6 +157,7 @@ export function createComputeService(
       updatedAtMs: now,
       recordsPerSecond: ((counters.records - lastStatus.records) * 1000) / Math.max(1, now - lastStatus.atMs),
       lagRecords: offsets.lag(),
+      partitionLag: offsets.partitionLag(),
     };
     lastStatus = { atMs: now, records: counters.records };
     writer.reportStatus(opts.instanceId, JSON.stringify(hb)).catch(() => {}); // Redis away: next beat
@@ -179,6 +187,7 @@ export function createComputeService(
       commitTimer = setInterval(() => void offsets.commit(), opts.commitIntervalMs);
       statusTimer = setInterval(reportStatus, opts.statusIntervalMs);
       reportStatus();
+      if (opts.lagProbeIntervalMs > 0) lagProbe.start();
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     },
     async stop() {
@@ -189,6 +198,7 @@ export function createComputeService(
       const step = async (what: string, p: Promise<unknown>) => {
         if (!(await settlesWithin(p, STOP_STEP_TIMEOUT_MS))) log.warn("shutdown step timed out", { what });
       };
+      await step("lag probe", lagProbe.stop());
       if (consumer) await step("kafka consumer stop", consumer.stop());
       await step("writes in flight", flusher.stop());
       await step("in-flight offset commit", offsets.settled());

@@ -7,7 +7,7 @@ const log = createLogger("gateway.heartbeats");
 const logged = new Set<string>();
 
 /**
- * Reads a heartbeat hash (`<ns>:shards`, `<ns>:compute`): every field parsed with its schema.
+ * Reads a hash of JSON values (`<ns>:shards`, `<ns>:compute`, `<ns>:replays`): every field parsed with its schema.
  * A malformed entry is skipped, counted (`onReject`) and logged once, never trusted.
  */
 export async function readHeartbeats<T>(

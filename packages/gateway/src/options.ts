@@ -32,10 +32,6 @@ export interface GatewayOptions {
   /** Concurrent streams per client address. */
   maxStreamsPerClient: number;
   shutdownTimeoutMs: number;
-  /** Control plane: Kafka for consumer lag and replays (empty = not available). */
-  kafkaBrokers: string[];
-  kafkaTopic: string;
-  computeGroupId: string;
   /** Liveness (SymbolStatus): judging cadence and bounds, the universe known up front. */
   statusIntervalMs: number;
   shardHeartbeatTimeoutMs: number;
@@ -65,9 +61,6 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   corsAllowedOrigins: ["http://localhost:3000", "http://127.0.0.1:3000"],
   maxStreamsPerClient: 100,
   shutdownTimeoutMs: 5_000,
-  kafkaBrokers: [],
-  kafkaTopic: "order_book",
-  computeGroupId: "quantcore-compute",
   statusIntervalMs: 500,
   shardHeartbeatTimeoutMs: 5_000,
   computeHeartbeatTimeoutMs: 5_000,

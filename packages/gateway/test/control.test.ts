@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { ControlService, HopTimestampsSchema, MarketDataService, MarketUpdateSchema } from "@quantcore/proto";
-import { nowUs, waitFor } from "@quantcore/runtime";
+import { nowUs, parseJson, replayCommandSchema, waitFor } from "@quantcore/runtime";
 import { startRedis, type RedisHandle } from "@quantcore/stack";
 import { createGateway, type Gateway } from "../src/index.js";
 
@@ -205,5 +205,125 @@ test("health: shard heartbeats (stale ones flagged, malformed ones skipped and c
   assert.equal(seen.clients, opened, "the streams open while health was read");
   const metrics = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
   assert.match(metrics, /quantcore_gateway_rejected_contract_values_total\{contract="shards"\} [1-9]/);
-  assert.deepEqual(seen.consumerLag, [], "no Kafka configured: no lag rows");
+  assert.deepEqual(seen.consumerLag, [], "no compute heartbeat: no lag rows");
+});
+
+const computeBeat = (instanceId: string, updatedAtMs: number, partitionLag?: { partition: number; lag: number }[]) =>
+  JSON.stringify({
+    instanceId,
+    partitions: (partitionLag ?? []).map((p) => p.partition),
+    updatedAtMs,
+    recordsPerSecond: 1,
+    lagRecords: (partitionLag ?? []).reduce((s, p) => s + p.lag, 0),
+    ...(partitionLag ? { partitionLag } : {}),
+  });
+
+const job = (id: string, state: string, updatedAtMs: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    id,
+    state,
+    detail: `${state} detail`,
+    namespace: `${ns}-replay-${id}`,
+    groupId: `g-${id}`,
+    worker: "w1",
+    startedAtMs: updatedAtMs - 1000,
+    updatedAtMs,
+    ...extra,
+  });
+
+const firstHealth = async () => {
+  for await (const res of clientWith("bot-secret").watchPipelineHealth({ intervalMs: 100 }, { timeoutMs: 30_000 }))
+    return res.health!;
+  throw new Error("no health");
+};
+
+test("health: consumer lag per partition from live compute heartbeats (the freshest wins; stale and old-format ones add nothing)", async () => {
+  const now = Date.now();
+  await redis.del(`${ns}:compute`);
+  await redis.hset(
+    `${ns}:compute`,
+    "a",
+    computeBeat("a", now - 500, [
+      { partition: 0, lag: 5 },
+      { partition: 1, lag: 0 },
+    ]),
+    "b",
+    // Took partition 1 over more recently.
+    computeBeat("b", now, [
+      { partition: 1, lag: 7 },
+      { partition: 2, lag: 0 },
+    ]),
+    "gone",
+    computeBeat("gone", now - 60_000, [{ partition: 3, lag: 99 }]),
+    "old-format",
+    computeBeat("old-format", now),
+  );
+  const h = await firstHealth();
+  assert.deepEqual(
+    h.consumerLag.map((p) => [p.partition, p.lag]),
+    [
+      [0, 5n],
+      [1, 7n],
+      [2, 0n],
+    ],
+  );
+  await redis.del(`${ns}:compute`);
+});
+
+test("replays: StartReplay publishes a command the worker can parse, refuses with no worker or with one running; health shows the worker's jobs", async () => {
+  const op = clientWith("op-secret");
+  await redis.del(`${ns}:replays`);
+  await assert.rejects(
+    op.startReplay({}),
+    (e) => codeOf(e) === Code.FailedPrecondition && /no replay worker/.test(ConnectError.from(e).rawMessage),
+  );
+  const sub = new Redis(redisHandle.url);
+  const got: string[] = [];
+  sub.on("message", (_c, m) => got.push(m));
+  await sub.subscribe(`${ns}:replay-commands`);
+  try {
+    const { job: started } = await op.startReplay({});
+    assert.equal(started?.state, "running");
+    await waitFor(() => got.length === 1, "the start command");
+    const cmd = parseJson(replayCommandSchema, got[0]!, "command");
+    assert.deepEqual([cmd.type, cmd.id], ["start", started!.id]);
+
+    // The gateway never writes jobs: the worker does. One running, refreshed: a second start is refused.
+    const now = Date.now();
+    await redis.hset(
+      `${ns}:replays`,
+      "aa11",
+      job("aa11", "equal", now - 5000, { finishedAtMs: now - 5000 }),
+      "bb22",
+      job("bb22", "running", now),
+      "bad",
+      JSON.stringify({ id: "bad", state: "exploded" }),
+    );
+    await assert.rejects(
+      op.startReplay({}),
+      (e) => codeOf(e) === Code.FailedPrecondition && /bb22/.test(ConnectError.from(e).rawMessage),
+    );
+    const h = await firstHealth();
+    assert.deepEqual(
+      h.replays.map((r) => [r.id, r.state, r.detail]),
+      [
+        ["aa11", "equal", "equal detail"],
+        ["bb22", "running", "running detail"],
+      ],
+    );
+    const metrics = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+    assert.match(metrics, /quantcore_gateway_rejected_contract_values_total\{contract="replays"\} [1-9]/);
+
+    // Stop: a running job gets a stop command; an unknown one is NOT_FOUND.
+    await op.stopReplay({ id: "bb22" });
+    await waitFor(() => got.length === 2, "the stop command");
+    assert.deepEqual([JSON.parse(got[1]!).type, JSON.parse(got[1]!).id], ["stop", "bb22"]);
+    await assert.rejects(op.stopReplay({ id: "zz99" }), (e) => codeOf(e) === Code.NotFound);
+    // A running job its worker stopped refreshing no longer blocks a new replay.
+    await redis.hset(`${ns}:replays`, "bb22", job("bb22", "running", now - 120_000));
+    await op.startReplay({});
+  } finally {
+    sub.disconnect();
+    await redis.del(`${ns}:replays`);
+  }
 });

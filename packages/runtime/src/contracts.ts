@@ -20,7 +20,16 @@ export function redisKeys(namespace: string) {
     compute: `${namespace}:compute`,
     /** pub/sub: ControlCommand JSON for ingest */
     control: `${namespace}:control`,
+    /** hash: replay job id -> ReplayJobRecord JSON, written only by the replay worker */
+    replays: `${namespace}:replays`,
+    /** pub/sub: ReplayCommand JSON for the replay worker (from the gateway) */
+    replayCommands: `${namespace}:replay-commands`,
   } as const;
+}
+
+/** Where replay job `id` of live namespace `namespace` writes its state (its own key space). */
+export function replayNamespace(namespace: string, id: string): string {
+  return `${namespace}-replay-${id}`;
 }
 
 /** Uppercase Binance symbol, e.g. BTCUSDT. */
@@ -54,6 +63,11 @@ export const computeHeartbeatSchema = s.object({
   recordsPerSecond: s.number({ min: 0 }),
   /** Records in its partitions not yet written to Redis (high watermark - written offset). */
   lagRecords: s.number({ min: 0 }),
+  /**
+   * The same per assigned partition whose high watermark the instance knows (added later: older
+   * instances omit it).
+   */
+  partitionLag: s.optional(s.array(s.object({ partition: count(), lag: count() }))),
 });
 export type ComputeHeartbeat = Infer<typeof computeHeartbeatSchema>;
 
@@ -68,3 +82,35 @@ export const controlCommandSchema = s.refine(
     (c.symbol === undefined) === (c.shardId === undefined) ? "give exactly one of symbol and shardId" : undefined,
 );
 export type ControlCommand = Infer<typeof controlCommandSchema>;
+
+/** A replay job id: what the gateway generates and the worker accepts. */
+export const REPLAY_ID_PATTERN = /^[a-z0-9]{1,32}$/;
+
+/** A command for the replay worker: start job `id`, or stop it. */
+export const replayCommandSchema = s.object({
+  type: s.oneOf(["start", "stop"] as const),
+  id: s.string({ pattern: REPLAY_ID_PATTERN }),
+  requestedAtMs: s.number({ min: 0 }),
+});
+export type ReplayCommand = Infer<typeof replayCommandSchema>;
+
+export const REPLAY_STATES = ["running", "equal", "different", "failed", "stopped"] as const;
+
+/** A replay job as the worker records it (`<ns>:replays`, field = id); the gateway only reads it. */
+export const replayJobSchema = s.object({
+  id: s.string({ pattern: REPLAY_ID_PATTERN }),
+  state: s.oneOf(REPLAY_STATES),
+  detail: s.string(),
+  /** Redis namespace the replay writes (removed with the job). */
+  namespace: s.string({ minLength: 1 }),
+  /** Kafka consumer group of the replay (deleted with the job). */
+  groupId: s.string({ minLength: 1 }),
+  /** The worker instance running it. */
+  worker: s.string({ minLength: 1 }),
+  startedAtMs: s.number({ min: 0 }),
+  /** Refreshed while running; a running job not refreshed for long lost its worker. */
+  updatedAtMs: s.number({ min: 0 }),
+  /** Set when the job ended; retention counts from here. */
+  finishedAtMs: s.optional(s.number({ min: 0 })),
+});
+export type ReplayJobRecord = Infer<typeof replayJobSchema>;

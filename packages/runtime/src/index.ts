@@ -14,13 +14,20 @@ export { nowUs } from "./clock.js";
 export { EnvReader } from "./env.js";
 export { createLogger, type LogLevel, type Logger } from "./log.js";
 export {
+  REPLAY_ID_PATTERN,
+  REPLAY_STATES,
   SYMBOL_PATTERN,
   computeHeartbeatSchema,
   controlCommandSchema,
   redisKeys,
+  replayCommandSchema,
+  replayJobSchema,
+  replayNamespace,
   shardHeartbeatSchema,
   type ComputeHeartbeat,
   type ControlCommand,
+  type ReplayCommand,
+  type ReplayJobRecord,
   type ShardHeartbeat,
 } from "./contracts.js";
 export { SchemaError, checkValue, parseJson, s, type Infer, type Schema } from "./schema.js";

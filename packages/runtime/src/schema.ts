@@ -72,6 +72,15 @@ export const s = {
   literal<T extends string | number | boolean>(value: T): Schema<T> {
     return { check: (v, path) => (v === value ? (v as T) : fail(path, JSON.stringify(value), v)) };
   },
+  /** One of a fixed set of strings. */
+  oneOf<const T extends string>(values: readonly T[]): Schema<T> {
+    return {
+      check: (v, path) =>
+        typeof v === "string" && (values as readonly string[]).includes(v)
+          ? (v as T)
+          : fail(path, `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`, v),
+    };
+  },
   array<T>(item: Schema<T>): Schema<T[]> {
     return {
       check(v, path) {

@@ -5,6 +5,8 @@ import {
   computeHeartbeatSchema,
   controlCommandSchema,
   parseJson,
+  replayCommandSchema,
+  replayJobSchema,
   s,
   shardHeartbeatSchema,
 } from "../src/index.js";
@@ -55,6 +57,39 @@ test("a compute heartbeat parses; partitions must be whole numbers", () => {
     /partitions\[0\]: expected an integer/,
   );
   rejects(() => parseJson(computeHeartbeatSchema, JSON.stringify({ ...hb, instanceId: "" }), "c"), /instanceId/);
+  // Per-partition lag (added later, optional): whole numbers >= 0.
+  const withLag = { ...hb, partitionLag: [{ partition: 0, lag: 3 }] };
+  assert.deepEqual(parseJson(computeHeartbeatSchema, JSON.stringify(withLag), "c"), withLag);
+  rejects(
+    () => parseJson(computeHeartbeatSchema, JSON.stringify({ ...hb, partitionLag: [{ partition: 0, lag: -1 }] }), "c"),
+    /partitionLag\[0\]\.lag: expected a number >= 0/,
+  );
+});
+
+test("replay commands and job records: type, id and state from a fixed set", () => {
+  const cmd = { type: "start", id: "ab12cd34", requestedAtMs: 1 };
+  assert.deepEqual(parseJson(replayCommandSchema, JSON.stringify(cmd), "cmd"), cmd);
+  rejects(
+    () => parseJson(replayCommandSchema, JSON.stringify({ ...cmd, type: "pause" }), "cmd"),
+    /^cmd: type: expected one of "start", "stop", got a string of 5 characters/,
+  );
+  rejects(
+    () => parseJson(replayCommandSchema, JSON.stringify({ ...cmd, id: "../x" }), "cmd"),
+    /id: expected a string matching/,
+  );
+  const job = {
+    id: "ab12cd34",
+    state: "equal",
+    detail: "4 identical",
+    namespace: "qc-replay-ab12cd34",
+    groupId: "g",
+    worker: "w",
+    startedAtMs: 1,
+    updatedAtMs: 2,
+    finishedAtMs: 2,
+  };
+  assert.deepEqual(parseJson(replayJobSchema, JSON.stringify(job), "job"), job);
+  rejects(() => parseJson(replayJobSchema, JSON.stringify({ ...job, state: "done" }), "job"), /state: expected one of/);
 });
 
 test("a control command names exactly one target", () => {
