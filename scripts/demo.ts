@@ -64,7 +64,7 @@ const busEnv = { BINANCE_WS_URL: sim.wsUrl, BINANCE_REST_URL: sim.restUrl, SHARD
 // The supervisor runs the shards (each its slice of apps/ingest/universe.json) and restarts a crashed one.
 launch("ingest", "apps/ingest/src/supervisor.ts", busEnv);
 launch("compute", "apps/compute/src/main.ts", {});
-launch("replay", "apps/compute/src/main.ts", { COMPUTE_MODE: "replay" });
+launch("replay", "apps/compute/src/main.ts", { COMPUTE_MODE: "replay", COMPUTE_METRICS_PORT: "9301" });
 launch("gateway", "apps/gateway/src/main.ts", {
   GATEWAY_GRPC_PORT: String(grpcPort),
   GATEWAY_HTTP_PORT: String(httpPort),

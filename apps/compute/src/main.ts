@@ -4,7 +4,7 @@ import {
   createComputeService,
   createReplayWorker,
 } from "@quantcore/compute";
-import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
+import { EnvReader, createLogger, serveOps, stopOnSignals } from "@quantcore/runtime";
 
 // COMPUTE_MODE=live (default): the consumer group writing the live state. COMPUTE_MODE=replay: the
 // replay worker, which runs the operator's replays (StartReplay) and removes them after the retention.
@@ -15,6 +15,16 @@ const kafkaBrokers = env.list("KAFKA_BROKERS", DEFAULT_COMPUTE_OPTIONS.kafkaBrok
 const kafkaTopic = env.string("KAFKA_TOPIC", DEFAULT_COMPUTE_OPTIONS.kafkaTopic);
 const redisUrl = env.string("REDIS_URL", DEFAULT_COMPUTE_OPTIONS.redisUrl);
 const redisNamespace = env.string("REDIS_NAMESPACE", DEFAULT_COMPUTE_OPTIONS.redisNamespace);
+// /metrics, /healthz, /readyz (0 = a free port).
+const metricsHost = env.string("METRICS_HOST", "127.0.0.1");
+const metricsPort = env.int("COMPUTE_METRICS_PORT", 9300, { min: 0, max: 65535 });
+const serve = (s: { metrics: { contentType: string; metrics(): Promise<string> }; ready: () => boolean }) =>
+  serveOps({
+    host: metricsHost,
+    port: metricsPort,
+    metrics: async () => ({ contentType: s.metrics.contentType, body: await s.metrics.metrics() }),
+    ready: s.ready,
+  });
 
 if (mode === "replay") {
   const options = {
@@ -30,9 +40,17 @@ if (mode === "replay") {
   };
   env.done();
   const worker = createReplayWorker(options);
+  const ops = await serve(worker);
   await worker.start();
-  log.info("replay worker started", { namespace: redisNamespace, retentionMs: options.retentionMs });
-  stopOnSignals(() => worker.stop(), log);
+  log.info("replay worker started", {
+    namespace: redisNamespace,
+    retentionMs: options.retentionMs,
+    metrics: `${ops.url}/metrics`,
+  });
+  stopOnSignals(async () => {
+    await worker.stop();
+    await ops.close();
+  }, log);
 } else {
   const options = {
     kafkaBrokers,
@@ -50,10 +68,14 @@ if (mode === "replay") {
   env.done();
 
   const service = createComputeService(options);
+  const ops = await serve(service);
   await service.start();
-  log.info("compute started", { groupId: options.groupId, topic: options.kafkaTopic });
+  log.info("compute started", { groupId: options.groupId, topic: options.kafkaTopic, metrics: `${ops.url}/metrics` });
 
   const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
   statsTimer.unref();
-  stopOnSignals(() => service.stop(), log);
+  stopOnSignals(async () => {
+    await service.stop();
+    await ops.close();
+  }, log);
 }

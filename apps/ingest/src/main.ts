@@ -7,7 +7,7 @@ import {
   parseUniverse,
   shardSymbols,
 } from "@quantcore/ingest";
-import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
+import { EnvReader, createLogger, serveOps, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.ingest");
 const env = new EnvReader();
@@ -54,6 +54,9 @@ const options = {
   // Test-only (the fault suite): a file that gets one line per record Kafka acknowledged.
   ackLogFile: env.string("INGEST_ACK_LOG", DEFAULT_INGEST_OPTIONS.ackLogFile),
 };
+// /metrics, /healthz, /readyz: shard N listens on INGEST_METRICS_PORT + N (0 = a free port).
+const metricsHost = env.string("METRICS_HOST", "127.0.0.1");
+const metricsPort = env.int("INGEST_METRICS_PORT", 9400, { min: 0, max: 65535 });
 env.done();
 if (shardId >= shardCount) {
   log.error("SHARD_ID must be < SHARD_COUNT", { shardId, shardCount });
@@ -66,9 +69,23 @@ const service = createIngestService({
   universe,
   symbols: explicit.length > 0 ? explicit : shardSymbols(universe, shardId, shardCount),
 });
+const ops = await serveOps({
+  host: metricsHost,
+  port: metricsPort === 0 ? 0 : metricsPort + shardId,
+  metrics: async () => ({ contentType: service.metrics.contentType, body: await service.metrics.metrics() }),
+  ready: () => service.stats().connected,
+});
 await service.start();
-log.info("ingest started", { shardId, symbols: service.options.symbols.length, ws: options.wsBaseUrl });
+log.info("ingest started", {
+  shardId,
+  symbols: service.options.symbols.length,
+  ws: options.wsBaseUrl,
+  metrics: `${ops.url}/metrics`,
+});
 
 const statsTimer = setInterval(() => log.info("stats", { ...service.stats() }), 10_000);
 statsTimer.unref();
-stopOnSignals(() => service.stop(), log);
+stopOnSignals(async () => {
+  await service.stop();
+  await ops.close();
+}, log);

@@ -1,4 +1,5 @@
 export { createComputeService, type ComputeService, type ComputeStats } from "./service.js";
+export { createComputeMetrics, type ComputeMetrics } from "./metrics.js";
 export { DEFAULT_COMPUTE_OPTIONS, redisKeys, type ComputeOptions } from "./options.js";
 export { replayAndCompare, type ReplayOptions, type ReplayReport } from "./replay.js";
 export {

@@ -83,6 +83,9 @@ export class RedisStateWriter {
   /** Called after Redis came back (possibly restarted empty): the caller rewrites what it holds. */
   onReconnect: (() => void) | undefined;
 
+  /** Hears how long each acknowledged write took (metrics). */
+  onWriteSeconds: ((seconds: number) => void) | undefined;
+
   /** Stored OFI trackers, for symbols a restarted or rebalanced instance takes over. */
   async loadOfi(symbols: string[]): Promise<Map<string, StoredOfi>> {
     const out = new Map<string, StoredOfi>();
@@ -143,13 +146,16 @@ export class RedisStateWriter {
       );
     }
     try {
-      return await this.redis.qcWriteNewer(
+      const startedAt = performance.now();
+      const written = await this.redis.qcWriteNewer(
         this.keys.state,
         this.keys.ids,
         this.keys.epochs,
         this.keys.updates,
         ...args,
       );
+      this.onWriteSeconds?.((performance.now() - startedAt) / 1000);
+      return written;
     } catch (err) {
       throw QuantCoreError.infra("redis write", err);
     }

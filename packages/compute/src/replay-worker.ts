@@ -12,6 +12,8 @@ import {
   settlesWithin,
   type ReplayJobRecord,
 } from "@quantcore/runtime";
+import type { Registry } from "prom-client";
+import { createReplayWorkerMetrics } from "./metrics.js";
 import { DEFAULT_COMPUTE_OPTIONS } from "./options.js";
 import { ReplayJobStore } from "./replay-jobs.js";
 import { replayAndCompare, type ReplayReport } from "./replay.js";
@@ -71,6 +73,10 @@ export interface ReplayWorker {
   /** One cleanup pass (also run every cleanupIntervalMs). */
   cleanup(): Promise<void>;
   stats(): ReplayWorkerStats;
+  /** Prometheus metrics (served by the app on /metrics). */
+  readonly metrics: Registry;
+  /** Listening for commands: /readyz. */
+  ready(): boolean;
 }
 
 /** `equal` / `different` and a one-line summary of the comparison. */
@@ -108,6 +114,7 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
   let cleanupTimer: NodeJS.Timeout | undefined;
   let cleaning: Promise<void> | undefined;
   let stopped = false;
+  let listening = false;
 
   // Job writes outlive a short Redis outage (a result must not be lost to one failed write).
   const save = (job: ReplayJobRecord) =>
@@ -265,6 +272,7 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
         await Promise.all([redis.connect(), sub.connect()]);
         sub.on("message", (_channel: string, message: string) => onCommand(message));
         await sub.subscribe(keys.replayCommands);
+        listening = true;
       } catch (err) {
         throw QuantCoreError.infra("redis", err);
       }
@@ -282,5 +290,7 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
     },
     cleanup,
     stats: () => ({ ...stats }),
+    metrics: createReplayWorkerMetrics(() => ({ ...stats })),
+    ready: () => listening && !stopped,
   };
 }

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from "kafkajs";
+import type { Registry } from "prom-client";
 import { decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
 import {
   QuantCoreError,
@@ -12,6 +13,7 @@ import {
 } from "@quantcore/runtime";
 import { StateFlusher, type FetchedBatch } from "./flusher.js";
 import { LagProbe } from "./lag.js";
+import { createComputeMetrics } from "./metrics.js";
 import { OffsetTracker } from "./offsets.js";
 import { DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from "./options.js";
 import { RedisStateWriter, type StateWrite } from "./redis-writer.js";
@@ -44,6 +46,10 @@ export interface ComputeService {
   stats(): ComputeStats;
   /** Next offset to process per partition, for what this instance has written to Redis. */
   progress(): ReadonlyMap<number, bigint>;
+  /** Prometheus metrics of this instance (served by the app on /metrics). */
+  readonly metrics: Registry;
+  /** Consuming (started, not stopping): /readyz. */
+  ready(): boolean;
 }
 
 export function createComputeService(
@@ -113,6 +119,15 @@ export function createComputeService(
     }
   };
   writer.onReconnect = () => void rewriteLatest();
+  const stats = (): ComputeStats => ({
+    ...counters,
+    ...flusher.stats,
+    pendingRecords: flusher.pendingRecords(),
+    lagRecords: offsets.lag(),
+  });
+  const metrics = createComputeMetrics(stats, () => offsets.partitionLag());
+  writer.onWriteSeconds = metrics.observeWrite;
+  let running = false;
 
   const eachBatch = async (p: EachBatchPayload) => {
     const receiveUs = nowUs();
@@ -196,6 +211,7 @@ export function createComputeService(
       reportStatus();
       if (opts.lagProbeIntervalMs > 0) lagProbe.start();
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      running = true;
     },
     async stop() {
       stopping = true;
@@ -214,12 +230,9 @@ export function createComputeService(
       if (consumer) await step("kafka consumer disconnect", consumer.disconnect());
       await step("redis close", writer.close());
     },
-    stats: () => ({
-      ...counters,
-      ...flusher.stats,
-      pendingRecords: flusher.pendingRecords(),
-      lagRecords: offsets.lag(),
-    }),
+    stats,
     progress: () => offsets.written(),
+    metrics: metrics.registry,
+    ready: () => running && !stopping,
   };
 }

@@ -22,7 +22,7 @@ const log = createLogger("gateway");
 export interface Gateway {
   /** h2c: native gRPC (bots). */
   grpcUrl: string;
-  /** HTTP/1.1: gRPC-Web and Connect (browsers), /metrics. */
+  /** HTTP/1.1: gRPC-Web and Connect (browsers), /metrics, /healthz, /readyz. */
   httpUrl: string;
   clientCount(): number;
   close(): Promise<void>;
@@ -208,6 +208,12 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     }
     if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      return;
+    }
+    if (req.url === "/readyz") {
+      // Ready: Redis (state, heartbeats, commands) answers and the gateway is not stopping.
+      const ready = redis.status === "ready" && !closed;
+      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready" : "not ready");
       return;
     }
     handler(req, res);

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Producer } from "kafkajs";
+import type { Registry } from "prom-client";
 import {
   BookSync,
   parseDepthSnapshot,
@@ -23,6 +24,7 @@ import { openAckLog, type AckLog } from "./ack-log.js";
 import { BatchingProducer } from "./producer.js";
 import { BookUpdateKind, encodeBookUpdate } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
+import { createIngestMetrics } from "./metrics.js";
 import { SnapshotFetcher } from "./snapshot-fetcher.js";
 import { partitionFor } from "./universe.js";
 
@@ -66,6 +68,8 @@ export interface IngestService {
   start(): Promise<void>;
   stop(): Promise<void>;
   stats(): IngestStats;
+  /** Prometheus metrics of this shard (served by the app on /metrics). */
+  readonly metrics: Registry;
 }
 
 /** Builds the URL of one combined stream carrying every symbol of the shard. */
@@ -442,8 +446,10 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       )
     : undefined;
 
+  const metrics = createIngestMetrics(() => service.stats());
   const service: IngestService = {
     options: opts,
+    metrics: metrics.registry,
     async start() {
       producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
       try {
@@ -456,7 +462,13 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       batcher = new BatchingProducer(
         producer,
         opts.kafkaTopic,
-        { ...producerOptions, onAcked: ackLog?.onAcked },
+        {
+          ...producerOptions,
+          onAcked: (messages, metadata) => {
+            metrics.onAcked(messages);
+            ackLog?.onAcked(messages, metadata);
+          },
+        },
         onBackedUp,
       );
       await deadLetters?.start();

@@ -33,3 +33,4 @@ export {
 export { SchemaError, checkValue, parseJson, s, type Infer, type Schema } from "./schema.js";
 export { stopOnSignals } from "./lifecycle.js";
 export { noDelaySocketFactory } from "./sockets.js";
+export { serveOps, type OpsServer, type OpsServerOptions } from "./ops.js";
