@@ -43,6 +43,22 @@ resource "aws_security_group" "quantcore" {
   }
 
   ingress {
+    description = "Prometheus (compose observability profile), operators only"
+    from_port   = 9090
+    to_port     = 9090
+    protocol    = "tcp"
+    cidr_blocks = var.allowed_admin_cidrs
+  }
+
+  ingress {
+    description = "Grafana (compose observability profile), operators only"
+    from_port   = 3001
+    to_port     = 3001
+    protocol    = "tcp"
+    cidr_blocks = var.allowed_admin_cidrs
+  }
+
+  ingress {
     description = "dashboard"
     from_port   = 3000
     to_port     = 3000

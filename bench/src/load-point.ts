@@ -111,6 +111,9 @@ export async function runPoint(
       KAFKA_TOPIC: topic,
       REDIS_URL: s.redisUrl,
       REDIS_NAMESPACE: ns,
+      // Several instances on one host: each its own free metrics port.
+      INGEST_METRICS_PORT: "0",
+      COMPUTE_METRICS_PORT: "0",
     };
     const ingest = launch(
       "ingest",
@@ -130,7 +133,7 @@ export async function runPoint(
     const gateway = launch(
       "gateway",
       appCommand("gateway", "main", s.modes.gateway!),
-      { ...common, KAFKA_GROUP_ID: group, GATEWAY_GRPC_PORT: String(grpcPort), GATEWAY_HTTP_PORT: String(httpPort) },
+      { ...common, GATEWAY_GRPC_PORT: String(grpcPort), GATEWAY_HTTP_PORT: String(httpPort) },
       logDir,
     );
     const core: Child[] = [sim, ingest, ...computes, gateway];

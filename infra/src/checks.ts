@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { parse as parseYaml } from "yaml";
+import { OBSERVABILITY_SERVICES } from "./observability.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -36,8 +37,8 @@ export function checkCompose(doc: unknown): string[] {
     if (image && (!image.includes(":") || image.endsWith(":latest")))
       v.push(`${name}: image ${image} is not pinned to a tag`);
     const ports = asList(s.ports);
-    if (ports.length > 0 && !PUBLIC_SERVICES.includes(name))
-      v.push(`${name}: publishes ports ${JSON.stringify(ports)}; only gateway and web may`);
+    if (ports.length > 0 && !PUBLIC_SERVICES.includes(name) && !(name in OBSERVABILITY_SERVICES))
+      v.push(`${name}: publishes ports ${JSON.stringify(ports)}; only gateway, web and the observability profile may`);
     if (!ONE_SHOT.includes(name) && !isObj(s.healthcheck))
       v.push(`${name}: long-running service without a healthcheck`);
     if (s.depends_on !== undefined) {
@@ -71,7 +72,9 @@ export function checkCompose(doc: unknown): string[] {
   return v;
 }
 
-const ADMIN_AND_DATA_PORTS = [22, 9092, 9093, 6379];
+const ADMIN_AND_DATA_PORTS = [22, 9092, 9093, 6379, ...Object.values(OBSERVABILITY_SERVICES)];
+/** Operator-only ports (SSH, Prometheus, Grafana): open to the admin CIDRs and nobody else. */
+const ADMIN_ONLY_PORTS = [22, ...Object.values(OBSERVABILITY_SERVICES)];
 const NEVER_EXPOSED = [9092, 9093, 6379];
 const SECRET_RE = /(password|secret|token|api[_-]?key)\s*[=:]\s*["']?[A-Za-z0-9/+_-]{6,}/i;
 
@@ -117,6 +120,9 @@ export function checkTerraform(tf: Obj, userData = ""): string[] {
         v.push(`aws_security_group.${n}: 0.0.0.0/0 ingress on ${from}-${to}`);
       for (const p of NEVER_EXPOSED)
         if (covers(p)) v.push(`aws_security_group.${n}: port ${p} (Kafka/Redis) must not be exposed`);
+      for (const p of ADMIN_ONLY_PORTS)
+        if (covers(p) && cidrs !== '"${var.allowed_admin_cidrs}"')
+          v.push(`aws_security_group.${n}: port ${p} is for operators: only var.allowed_admin_cidrs, got ${cidrs}`);
       if (!/^"\$\{var\.[a-z_]+\}"$/.test(cidrs))
         v.push(`aws_security_group.${n}: ingress ${from}-${to} CIDRs must come from a variable, got ${cidrs}`);
     }
@@ -130,6 +136,13 @@ export function checkTerraform(tf: Obj, userData = ""): string[] {
   if (/"resources":\["\*"\]/.test(policy)) v.push("SSM permission must not be on *");
 
   const outputs = Object.keys((tf.output as Obj | undefined) ?? {});
+  const opened = new Set(
+    blocks(tf, "resource", "aws_security_group").flatMap(([, sg]) =>
+      (asList(sg.ingress) as Obj[]).map((r) => Number(r.from_port)),
+    ),
+  );
+  for (const p of Object.values(OBSERVABILITY_SERVICES))
+    if (!opened.has(p)) v.push(`security group: port ${p} (observability) not opened to the admin CIDRs`);
   for (const o of ["instance_id", "public_dns", "gateway_grpc_url", "web_url"])
     if (!outputs.includes(o)) v.push(`output ${o} missing`);
   return v;

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { checkCompose, checkTerraform, loadCompose, loadTerraform } from "../src/checks.js";
+import { checkObservability, loadObservability } from "../src/observability.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const infra = path.join(root, "infra");
@@ -60,6 +61,67 @@ test("each compose rule fails on a broken copy", () => {
   }
 });
 
+test("the observability profile satisfies every rule", () => {
+  assert.deepEqual(checkObservability(loadCompose(path.join(root, "docker-compose.yml")), loadObservability(root)), []);
+});
+
+test("each observability rule fails on a broken copy", () => {
+  const compose = loadCompose(path.join(root, "docker-compose.yml")) as Obj;
+  const files = loadObservability(root) as Obj;
+  const scrape = (f: Obj, job: string) => f.prometheus.scrape_configs.find((j: Obj) => j.job_name === job);
+  const cases: [string, (d: Obj, f: Obj) => void, RegExp][] = [
+    [
+      "prometheus always on",
+      (d) => delete d.services.prometheus.profiles,
+      /prometheus: must be in the observability profile/,
+    ],
+    ["grafana missing", (d) => delete d.services.grafana, /grafana: missing/],
+    ["grafana without provisioning", (d) => (d.services.grafana.volumes = []), /grafana: provisioning/],
+    [
+      "compute as a static target (finds one replica)",
+      (_d, f) => {
+        const j = scrape(f, "compute");
+        delete j.dns_sd_configs;
+        j.static_configs = [{ targets: ["compute:9300"] }];
+      },
+      /must find compute by DNS service discovery/,
+    ],
+    [
+      "a shard not scraped",
+      (_d, f) => (scrape(f, "ingest").static_configs[0].targets = ["ingest-0:9400", "ingest-1:9401"]),
+      /does not scrape ingest-2:9402/,
+    ],
+    ["gateway not scraped", (_d, f) => (scrape(f, "gateway").static_configs = []), /does not scrape gateway:8080/],
+    [
+      "compute metrics on loopback",
+      (d) => delete d.services.compute.environment.METRICS_HOST,
+      /compute: METRICS_HOST must be 0\.0\.0\.0/,
+    ],
+    [
+      "dashboard without lag",
+      (_d, f) => {
+        for (const dash of Object.values(f.dashboards) as Obj[])
+          dash.panels = dash.panels.filter((p: Obj) => !JSON.stringify(p).includes("lag_records"));
+      },
+      /no panel shows quantcore_compute_lag_records/,
+    ],
+  ];
+  for (const [name, mutate, want] of cases) {
+    const d = clone(compose);
+    const f = clone(files);
+    mutate(d, f);
+    const v = checkObservability(d, f as never);
+    assert.ok(
+      v.some((x) => want.test(x)),
+      `${name}: expected a violation matching ${want}, got ${JSON.stringify(v)}`,
+    );
+  }
+  // Publishing is allowed to the profile's services only.
+  const d = clone(compose);
+  d.services.compute.ports = ["9300:9300"];
+  assert.ok(checkCompose(d).some((x) => /compute: publishes ports/.test(x)));
+});
+
 test("Terraform satisfies every rule", async () => {
   assert.deepEqual(checkTerraform(await loadTerraform(infra), userData), []);
 });
@@ -100,6 +162,19 @@ test("each Terraform rule fails on a broken copy", async () => {
       /port 6379/,
     ],
     ["literal CIDR", (d) => (sg(d).ingress[1].cidr_blocks = ["10.0.0.0/8"]), /must come from a variable/],
+    [
+      "Prometheus open to clients",
+      (d) => {
+        const rule = sg(d).ingress.find((r: Obj) => r.from_port === 9090);
+        rule.cidr_blocks = "${var.allowed_client_cidrs}";
+      },
+      /port 9090 is for operators/,
+    ],
+    [
+      "Grafana not opened",
+      (d) => (sg(d).ingress = sg(d).ingress.filter((r: Obj) => r.from_port !== 3001)),
+      /port 3001 \(observability\) not opened/,
+    ],
     [
       "admin CIDR default",
       (d) => (d.variable.allowed_admin_cidrs[0].default = ["0.0.0.0/0"]),

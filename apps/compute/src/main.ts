@@ -18,12 +18,16 @@ const redisNamespace = env.string("REDIS_NAMESPACE", DEFAULT_COMPUTE_OPTIONS.red
 // /metrics, /healthz, /readyz (0 = a free port).
 const metricsHost = env.string("METRICS_HOST", "127.0.0.1");
 const metricsPort = env.int("COMPUTE_METRICS_PORT", 9300, { min: 0, max: 65535 });
+// A taken port costs the metrics (logged loudly, Prometheus shows the target down), not the pipeline.
 const serve = (s: { metrics: { contentType: string; metrics(): Promise<string> }; ready: () => boolean }) =>
   serveOps({
     host: metricsHost,
     port: metricsPort,
     metrics: async () => ({ contentType: s.metrics.contentType, body: await s.metrics.metrics() }),
     ready: s.ready,
+  }).catch((err: unknown) => {
+    log.error("metrics listener failed; running without /metrics", { port: metricsPort, err: String(err) });
+    return { url: "none", close: async () => {} };
   });
 
 if (mode === "replay") {

@@ -74,6 +74,10 @@ const ops = await serveOps({
   port: metricsPort === 0 ? 0 : metricsPort + shardId,
   metrics: async () => ({ contentType: service.metrics.contentType, body: await service.metrics.metrics() }),
   ready: () => service.stats().connected,
+}).catch((err: unknown) => {
+  // A taken port costs the metrics (logged loudly, Prometheus shows the target down), not the shard.
+  log.error("metrics listener failed; running without /metrics", { port: metricsPort, err: String(err) });
+  return { url: "none", close: async () => {} };
 });
 await service.start();
 log.info("ingest started", {

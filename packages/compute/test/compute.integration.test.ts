@@ -73,7 +73,7 @@ function assertNeverBackwards(seen: Map<string, bigint[]>) {
 function spawnCompute(env: Record<string, string>): ChildProcess {
   const main = path.resolve(import.meta.dirname, "../../../apps/compute/src/main.ts");
   return spawn(process.execPath, ["--import", "tsx", main], {
-    env: { ...process.env, ...env, LOG_LEVEL: "warn" },
+    env: { ...process.env, COMPUTE_METRICS_PORT: "0", ...env, LOG_LEVEL: "warn" },
     stdio: "ignore",
   });
 }
