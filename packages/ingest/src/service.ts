@@ -445,7 +445,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
   const service: IngestService = {
     options: opts,
     async start() {
-      producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
+      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
       try {
         await producer.connect();
       } catch (err) {
