@@ -1,8 +1,9 @@
 import type { Message, Producer, RecordMetadata } from "kafkajs";
 import { QuantCoreError, backoffDelayMs, createLogger, settlesWithin } from "@quantcore/runtime";
 import { classifyProduceError } from "./produce-errors.js";
+import { DEFAULT_PRODUCER_OPTIONS, type BatchingProducerOptions } from "./producer-options.js";
 import { recordBytes } from "./record-size.js";
-import { selectRequest } from "./request-batch.js";
+import { selectRequest, unconfirmed } from "./request-batch.js";
 
 const log = createLogger("ingest.producer");
 
@@ -11,52 +12,13 @@ export interface QueuedRecord {
   message: Message;
 }
 
-export interface BatchingProducerOptions {
-  /** Records held while Kafka is slow or down; beyond it new records are refused. */
-  maxQueuedRecords: number;
-  /** The same bound in bytes (Kafka's record size: key, value, headers). */
-  maxQueuedBytes: number;
-  maxRecordsPerBatch: number;
-  /**
-   * Most bytes of one partition's records in one request. Kafka's `message.max.bytes` (1 MiB
-   * + 12 by default) applies to the record batch of each partition; a record larger than this
-   * is still sent, alone.
-   */
-  maxPartitionBatchBytes: number;
-  /** Most bytes of records in one produce request, all partitions together. */
-  maxRequestBytes: number;
-  /** Least time between two produce requests: batches records under load (an idle stream is sent at once). */
-  minSendIntervalMs: number;
-  /**
-   * Produce requests in flight at once while all goes well, never two for the same partition
-   * (so per-partition order holds whatever fails). A record no longer waits for an unrelated
-   * partition's round trip. After any failure it is one at a time until a request succeeds.
-   */
-  maxInFlightRequests: number;
-  /** Backoff (full jitter) between attempts after a retriable failure. */
-  retryInitialDelayMs: number;
-  retryMaxDelayMs: number;
-  /** Hears every request Kafka acknowledged (the test-only ack log); absent = nobody. */
-  onAcked?: (messages: Message[], metadata: RecordMetadata[]) => void;
-}
-
-export const DEFAULT_PRODUCER_OPTIONS: Readonly<BatchingProducerOptions> = Object.freeze({
-  maxQueuedRecords: 100_000,
-  maxQueuedBytes: Infinity,
-  maxRecordsPerBatch: 2_000,
-  maxPartitionBatchBytes: 1_000_000,
-  maxRequestBytes: 4 << 20,
-  minSendIntervalMs: 1,
-  maxInFlightRequests: 4,
-  retryInitialDelayMs: 100,
-  retryMaxDelayMs: 5_000,
-});
-
 export interface BatchingProducerStats {
   sent: number;
   batches: number;
   refused: number;
   sendErrors: number;
+  /** Records of a resolved send that Kafka's answer did not cover (sent again). */
+  unconfirmed: number;
   /** Records Kafka refused for good (never retried), by kafkajs error type. */
   dropped: Partial<Record<string, number>>;
 }
@@ -107,7 +69,14 @@ export class BatchingProducer {
   private suspect = 0;
   private probe = Infinity;
   private readonly opts: BatchingProducerOptions;
-  readonly stats: BatchingProducerStats = { sent: 0, batches: 0, refused: 0, sendErrors: 0, dropped: {} };
+  readonly stats: BatchingProducerStats = {
+    sent: 0,
+    batches: 0,
+    refused: 0,
+    sendErrors: 0,
+    unconfirmed: 0,
+    dropped: {},
+  };
 
   constructor(
     private readonly producer: Producer,
@@ -219,7 +188,7 @@ export class BatchingProducer {
     this.producer
       .send({ topic: this.topic, acks: -1, messages })
       .then(
-        (metadata) => this.onSent(batch, messages, metadata, serial),
+        (metadata) => this.onSent(batch, metadata, serial),
         (err: unknown) => this.onFailed(batch, err, serial),
       )
       .finally(() => {
@@ -232,16 +201,33 @@ export class BatchingProducer {
       });
   }
 
-  private onSent(batch: Entry[], messages: Message[], metadata: RecordMetadata[], serial: boolean): void {
-    this.opts.onAcked?.(messages, metadata);
-    this.remove(batch);
-    this.stats.sent += batch.length;
+  private onSent(batch: Entry[], metadata: RecordMetadata[], serial: boolean): void {
+    // kafkajs can resolve a send without writing some partitions (a retry after a leader change
+    // skips a broker that already answered: tulios/kafkajs#1303). Not acknowledged = not sent:
+    // those records stay in place in the queue and go again (their partition was held, so
+    // nothing of it went out after them).
+    const missing = unconfirmed(batch, metadata);
+    const acked = missing.size === 0 ? batch : batch.filter((e) => !missing.has(e));
+    if (missing.size > 0) {
+      this.stats.unconfirmed += missing.size;
+      this.degraded = true;
+      log.warn("kafka acknowledged a request without some of its partitions; re-sending them", {
+        topic: this.topic,
+        records: missing.size,
+      });
+    }
+    this.opts.onAcked?.(
+      acked.map((e) => e.message),
+      metadata,
+    );
+    this.remove(acked);
+    this.stats.sent += acked.length;
     this.stats.batches++;
     if (serial) {
-      this.suspect = Math.max(0, this.suspect - batch.length);
+      this.suspect = Math.max(0, this.suspect - acked.length);
       if (this.suspect === 0) this.probe = Infinity;
       this.attempt = 0;
-      this.degraded = false;
+      if (missing.size === 0) this.degraded = false;
     }
   }
 

@@ -1,3 +1,4 @@
+import type { RecordMetadata } from "kafkajs";
 import { RECORD_BATCH_OVERHEAD_BYTES } from "./record-size.js";
 
 export interface Sized {
@@ -45,4 +46,14 @@ export function selectRequest<E extends Sized>(
     out.push(e);
   }
   return out;
+}
+
+/**
+ * Records of an explicit partition that the send's answer does not acknowledge (no entry for
+ * the partition, or an error code). Records without an explicit partition cannot be matched and
+ * count as acknowledged.
+ */
+export function unconfirmed<E extends Sized>(sent: readonly E[], metadata: readonly RecordMetadata[]): Set<E> {
+  const ok = new Set(metadata.filter((m) => m.errorCode === 0).map((m) => m.partition));
+  return new Set(sent.filter((e) => e.message.partition !== undefined && !ok.has(e.message.partition)));
 }
