@@ -220,6 +220,9 @@ export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<Kafk
   return { brokers, port, pid, stop };
 }
 
+/** How long topic creation and its partition leaders may take (generous: a loaded 2-core machine). */
+const TOPIC_READY_TIMEOUT_MS = 120_000;
+
 export interface TopicSpec {
   name: string;
   partitions: number;
@@ -236,6 +239,8 @@ export async function createTopics(brokers: string[], topics: TopicSpec[]): Prom
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
+        // The broker's own deadline for the creation (kafkajs's default 5 s is short on a loaded machine).
+        timeout: TOPIC_READY_TIMEOUT_MS,
         topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
       });
     }
@@ -248,7 +253,7 @@ export async function createTopics(brokers: string[], topics: TopicSpec[]): Prom
         });
       },
       "topic leaders",
-      { timeoutMs: 30_000, intervalMs: 100 },
+      { timeoutMs: TOPIC_READY_TIMEOUT_MS, intervalMs: 100 },
     );
   } finally {
     await admin.disconnect();
