@@ -451,7 +451,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     options: opts,
     metrics: metrics.registry,
     async start() {
-      producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
+      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
       try {
         await producer.connect();
       } catch (err) {
