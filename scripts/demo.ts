@@ -132,7 +132,7 @@ sim.on("replayError", (e: { file: string; reason: string }) =>
 await checkpoint();
 
 const busEnv = { BINANCE_WS_URL: sim.wsUrl, BINANCE_REST_URL: sim.restUrl, SHARD_COUNT: String(shards) };
-// The supervisor runs the shards (each its slice of apps/ingest/universe.json) and restarts a crashed one.
+// The supervisor runs the shards (each its slice of the top 30, TOP30_USDT) and restarts a crashed one.
 launch("ingest", "apps/ingest/src/supervisor.ts", busEnv);
 launch("compute", "apps/compute/src/main.ts", {});
 launch("replay", "apps/compute/src/main.ts", { COMPUTE_MODE: "replay", COMPUTE_METRICS_PORT: "9301" });

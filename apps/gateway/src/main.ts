@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { DEFAULT_GATEWAY_OPTIONS, createGateway, loadTokens, loadUniverse } from "@quantcore/gateway";
-import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
+import { EnvReader, TOP30_USDT, createLogger, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.gateway");
 const env = new EnvReader();
@@ -31,17 +29,16 @@ const options = {
   ),
   maxDataAgeMs: env.int("GATEWAY_MAX_DATA_AGE_MS", DEFAULT_GATEWAY_OPTIONS.maxDataAgeMs, { min: 100 }),
 };
-// The universe ingest shards by, when present (from source: next to the ingest app; images do not
-// carry it and learn the symbols from shard heartbeats and the stored state instead).
-const defaultUniverseFile = path.join(import.meta.dirname, "../../ingest/universe.json");
-const universeFile = env.string("GATEWAY_UNIVERSE_FILE", existsSync(defaultUniverseFile) ? defaultUniverseFile : "-");
+// The universe ingest shards by: the built-in top 30 (TOP30_USDT) unless a file is named ("-" = none:
+// the symbols are then learnt from shard heartbeats and the stored state alone).
+const universeFile = env.string("GATEWAY_UNIVERSE_FILE", "");
 const tokens = loadTokens({
   operatorTokens: env.list("GATEWAY_OPERATOR_TOKENS", []),
   botTokens: env.list("GATEWAY_BOT_TOKENS", []),
   tokensFile: env.string("GATEWAY_TOKENS_FILE", "") || undefined,
 });
 env.done();
-const universe = universeFile === "-" ? [] : loadUniverse(universeFile);
+const universe = universeFile === "-" ? [] : universeFile ? loadUniverse(universeFile) : [...TOP30_USDT];
 
 const gateway = await createGateway({
   ...options,

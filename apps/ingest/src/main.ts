@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import {
   DEFAULT_INGEST_OPTIONS,
   MARKET_ENDPOINTS,
+  TOP30_USDT,
   createIngestService,
   parseUniverse,
   shardSymbols,
@@ -11,8 +11,9 @@ import { EnvReader, createLogger, serveOps, stopOnSignals } from "@quantcore/run
 
 const log = createLogger("app.ingest");
 const env = new EnvReader();
-const universeFile = env.string("UNIVERSE_FILE", path.join(import.meta.dirname, "../universe.json"));
-const universe = parseUniverse(readFileSync(universeFile, "utf8"), universeFile);
+// The built-in top 30 (TOP30_USDT), unless a deployment names its own file.
+const universeFile = env.string("UNIVERSE_FILE", "");
+const universe = universeFile ? parseUniverse(readFileSync(universeFile, "utf8"), universeFile) : [...TOP30_USDT];
 const shardId = env.int("SHARD_ID", 0, { min: 0 });
 const shardCount = env.int("SHARD_COUNT", 1, { min: 1, max: 300 });
 const explicit = env.list("SYMBOLS", []).map((s) => s.toUpperCase());

@@ -1,4 +1,7 @@
-/** Top 30 USDT spot pairs with approximate prices and tick/lot decimals for synthetic books. */
+/**
+ * Approximate prices and tick/lot decimals for synthetic books of known symbols (any other symbol
+ * gets a generic spec). Which symbols exist is the universe (TOP30_USDT, one list in @quantcore/runtime).
+ */
 export const SYMBOL_SPECS: Readonly<Record<string, { price: number; priceDecimals: number; qtyDecimals: number }>> = {
   BTCUSDT: { price: 61_000, priceDecimals: 2, qtyDecimals: 5 },
   ETHUSDT: { price: 2_600, priceDecimals: 2, qtyDecimals: 4 },
@@ -32,4 +35,4 @@ export const SYMBOL_SPECS: Readonly<Record<string, { price: number; priceDecimal
   AAVEUSDT: { price: 120, priceDecimals: 2, qtyDecimals: 3 },
 };
 
-export const TOP30_USDT: readonly string[] = Object.freeze(Object.keys(SYMBOL_SPECS));
+export { TOP30_USDT } from "@quantcore/runtime";

@@ -3,12 +3,11 @@ import type { Registry } from "prom-client";
 import { decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
 import {
   QuantCoreError,
-  backoffDelayMs,
   createLogger,
   noDelaySocketFactory,
   nowUs,
+  retry,
   settlesWithin,
-  sleep,
   type ComputeHeartbeat,
 } from "@quantcore/runtime";
 import { StateFlusher, type FetchedBatch } from "./flusher.js";
@@ -105,18 +104,17 @@ export function createComputeService(
     },
   });
 
+  const stopSignal = new AbortController();
   const rewriteLatest = async () => {
     engine.markAllDirty();
-    for (let attempt = 0; !stopping; attempt++) {
-      try {
-        const n = await writer.write([...latestWrites.values()]);
-        counters.rewrites += n;
-        if (n > 0) log.warn("redis came back without our state; rewrote it", { symbols: n });
-        return;
-      } catch {
-        await sleep(backoffDelayMs(attempt, { initialDelayMs: 50, maxDelayMs: 2_000, multiplier: 2 }));
-      }
-    }
+    // Redis errors are retriable (QuantCoreError.infra): retried with backoff until written or stopped.
+    const n = await retry(() => writer.write([...latestWrites.values()]), {
+      initialDelayMs: 50,
+      maxDelayMs: 2_000,
+      signal: stopSignal.signal,
+    }).catch(() => 0);
+    counters.rewrites += n;
+    if (n > 0) log.warn("redis came back without our state; rewrote it", { symbols: n });
   };
   writer.onReconnect = () => void rewriteLatest();
   const stats = (): ComputeStats => ({
@@ -215,6 +213,7 @@ export function createComputeService(
     },
     async stop() {
       stopping = true;
+      stopSignal.abort();
       clearInterval(commitTimer);
       clearInterval(statusTimer);
       // Each step is bounded: a broker or Redis that stopped answering must not hold the process.

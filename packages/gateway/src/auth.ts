@@ -92,8 +92,8 @@ export function authInterceptor(tokens: TokenSet): Interceptor {
 const universeFileSchema = s.object({ symbols: s.array(s.string({ pattern: SYMBOL_PATTERN })) });
 
 /**
- * The universe file ingest shards by (apps/ingest/universe.json: `{"symbols": [...]}` or a bare
- * array), read by the gateway as the symbols it knows up front. Malformed: throws naming the field.
+ * A universe file (`{"symbols": [...]}` or a bare array; the same file as ingest's UNIVERSE_FILE),
+ * read by the gateway as the symbols it knows up front. Malformed: throws naming the field.
  */
 export function loadUniverse(file: string): string[] {
   const source = `GATEWAY_UNIVERSE_FILE ${file}`;

@@ -2,7 +2,12 @@ import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, cors as connectCors, createConnectRouter, createContextValues } from "@connectrpc/connect";
-import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { ControlService, SymbolState } from "@quantcore/proto";
 import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
@@ -128,6 +133,8 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   const router = createConnectRouter({
     interceptors: [authInterceptor({ operators: opts.operatorTokens, bots: opts.botTokens })],
     readMaxBytes: opts.readMaxBytes,
+    // GATEWAY_COMPRESS_MIN_BYTES takes effect only with an encoding to offer (off by default).
+    acceptCompression: opts.compressMinBytes < Number.MAX_SAFE_INTEGER ? [compressionGzip, compressionBrotli] : [],
     compressMinBytes: opts.compressMinBytes,
     grpc: true,
     grpcWeb: true,

@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { compressionGzip, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { MarketDataService, MarketUpdateSchema, SymbolState, type StreamMarketUpdatesResponse } from "@quantcore/proto";
 import { QuantCoreError, waitFor } from "@quantcore/runtime";
@@ -238,4 +238,20 @@ test("the gateway app stops at start on a malformed tokens file, naming the fiel
   });
   assert.notEqual(result.code, 0);
   assert.match(result.stderr, /GATEWAY_TOKENS_FILE .*tokens\.json: operators: expected an array/);
+});
+
+test("GATEWAY_COMPRESS_MIN_BYTES: responses that large are gzipped for a client that accepts it; off by default", async () => {
+  const encodingOf = async (g: Gateway, ns: string) => {
+    for (let i = 0; i < 20; i++) await store(ns, `S${i}USDT`, i + 1);
+    const client = createClient(
+      MarketDataService,
+      createGrpcTransport({ baseUrl: g.grpcUrl, acceptCompression: [compressionGzip] }),
+    );
+    let encoding: string | null = "unset";
+    const snap = await client.getSnapshot({}, { onHeader: (h) => (encoding = h.get("grpc-encoding")) });
+    assert.equal(snap.updates.length, 20);
+    return encoding;
+  };
+  await withGateway({ compressMinBytes: 100 }, async (g, ns) => assert.equal(await encodingOf(g, ns), "gzip"));
+  await withGateway({}, async (g, ns) => assert.equal(await encodingOf(g, ns), null));
 });

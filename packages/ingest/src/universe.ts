@@ -1,37 +1,7 @@
-/** Top 30 USDT spot pairs by liquidity: the default universe. Override with SYMBOLS or UNIVERSE_FILE. */
-export const TOP30_USDT: readonly string[] = Object.freeze([
-  "BTCUSDT",
-  "ETHUSDT",
-  "BNBUSDT",
-  "SOLUSDT",
-  "XRPUSDT",
-  "DOGEUSDT",
-  "ADAUSDT",
-  "TRXUSDT",
-  "AVAXUSDT",
-  "LINKUSDT",
-  "DOTUSDT",
-  "TONUSDT",
-  "SHIBUSDT",
-  "LTCUSDT",
-  "BCHUSDT",
-  "NEARUSDT",
-  "UNIUSDT",
-  "APTUSDT",
-  "ICPUSDT",
-  "ETCUSDT",
-  "FILUSDT",
-  "ATOMUSDT",
-  "ARBUSDT",
-  "OPUSDT",
-  "SUIUSDT",
-  "XLMUSDT",
-  "HBARUSDT",
-  "INJUSDT",
-  "PEPEUSDT",
-  "AAVEUSDT",
-]);
+import { TOP30_USDT } from "@quantcore/runtime";
 
+/** The default universe (one list, in @quantcore/runtime). Override with SYMBOLS or UNIVERSE_FILE. */
+export { TOP30_USDT };
 /** The slice of the universe one shard owns: ceil-sized contiguous slices, like the original design. */
 export function shardSymbols(universe: readonly string[], shardId: number, shardCount: number): string[] {
   if (!Number.isInteger(shardCount) || shardCount < 1)

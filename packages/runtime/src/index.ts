@@ -34,3 +34,4 @@ export { SchemaError, checkValue, parseJson, s, type Infer, type Schema } from "
 export { stopOnSignals } from "./lifecycle.js";
 export { noDelaySocketFactory } from "./sockets.js";
 export { serveOps, type OpsServer, type OpsServerOptions } from "./ops.js";
+export { TOP30_USDT } from "./universe.js";

@@ -1,0 +1,37 @@
+// The one universe list: the top 30 USDT spot pairs by liquidity. Ingest shards by it (its order fixes
+// shard slices and Kafka partitions: append, never reorder), the gateway knows it up front, the
+// simulator synthesizes it. A deployment may override it with a file (UNIVERSE_FILE,
+// GATEWAY_UNIVERSE_FILE).
+/** Top 30 USDT spot pairs by liquidity: the default universe. */
+export const TOP30_USDT: readonly string[] = Object.freeze([
+  "BTCUSDT",
+  "ETHUSDT",
+  "BNBUSDT",
+  "SOLUSDT",
+  "XRPUSDT",
+  "DOGEUSDT",
+  "ADAUSDT",
+  "TRXUSDT",
+  "AVAXUSDT",
+  "LINKUSDT",
+  "DOTUSDT",
+  "TONUSDT",
+  "SHIBUSDT",
+  "LTCUSDT",
+  "BCHUSDT",
+  "NEARUSDT",
+  "UNIUSDT",
+  "APTUSDT",
+  "ICPUSDT",
+  "ETCUSDT",
+  "FILUSDT",
+  "ATOMUSDT",
+  "ARBUSDT",
+  "OPUSDT",
+  "SUIUSDT",
+  "XLMUSDT",
+  "HBARUSDT",
+  "INJUSDT",
+  "PEPEUSDT",
+  "AAVEUSDT",
+]);
