@@ -66,6 +66,7 @@ function step(name: string, cmd: string, args: string[], env: Record<string, str
 
 await step("generated code is current, buf lint", "node", ["scripts/check-generated.mjs"]);
 await step("format", "npx", ["prettier", "--check", "."]);
+await step("test sets: every test file is unit or integration", "npx", ["tsx", "scripts/test-sets.ts"]);
 await step("typecheck + lint", "npx", ["turbo", "run", "typecheck", "lint", "--output-logs=errors-only"]);
 // The browser test serves the production build of the dashboard.
 await step("build the dashboard", "npx", [
