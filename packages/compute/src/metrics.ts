@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ComputeStats } from "./service.js";
+import type { ComputeStats } from "./stats.js";
 
 const COUNTERS = [
   ["records", "Kafka records received", (s: ComputeStats) => s.records],

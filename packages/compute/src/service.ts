@@ -13,6 +13,7 @@ import {
 import { StateFlusher, type FetchedBatch } from "./flusher.js";
 import { LagProbe } from "./lag.js";
 import { createComputeMetrics } from "./metrics.js";
+import type { ComputeStats } from "./stats.js";
 import { OffsetTracker } from "./offsets.js";
 import { DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from "./options.js";
 import { RedisStateWriter, type StateWrite } from "./redis-writer.js";
@@ -21,22 +22,7 @@ import { SignalEngine } from "./signals.js";
 const STOP_STEP_TIMEOUT_MS = 10_000;
 const log = createLogger("compute");
 
-export interface ComputeStats {
-  records: number;
-  badRecords: number;
-  /** Fetched batches written to Redis. */
-  batches: number;
-  writesAttempted: number;
-  writesApplied: number;
-  /** Updates not written because a newer one of the same symbol was in the same write. */
-  writesSavedByDedup: number;
-  redisRetries: number;
-  /** Symbols rewritten after Redis came back without them. */
-  rewrites: number;
-  /** Records fetched and not yet acknowledged by Redis. */
-  pendingRecords: number;
-  lagRecords: number;
-}
+export type { ComputeStats };
 
 export interface ComputeService {
   readonly options: Readonly<ComputeOptions>;

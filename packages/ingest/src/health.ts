@@ -7,7 +7,7 @@ import {
   type ControlCommand,
   type ShardHeartbeat,
 } from "@quantcore/runtime";
-import type { IngestStats } from "./service.js";
+import type { IngestStats } from "./stats.js";
 
 const log = createLogger("ingest.health");
 

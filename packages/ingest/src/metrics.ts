@@ -1,7 +1,7 @@
 import type { Message } from "kafkajs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { nowUs } from "@quantcore/runtime";
-import type { IngestStats } from "./service.js";
+import type { IngestStats } from "./stats.js";
 
 /** Counters read from the shard's stats at scrape time (one source of truth: stats()). */
 const COUNTERS = [

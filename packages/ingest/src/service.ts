@@ -7,7 +7,6 @@ import {
   type DepthDiff,
   type OrderBook,
   type PartialDepth,
-  type RejectReason,
 } from "@quantcore/core";
 import { createLogger, noDelaySocketFactory, nowUs, QuantCoreError, settlesWithin } from "@quantcore/runtime";
 import { StreamConnection } from "./connection.js";
@@ -25,43 +24,13 @@ import { BatchingProducer } from "./producer.js";
 import { BookUpdateKind, encodeBookUpdate } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
 import { createIngestMetrics } from "./metrics.js";
+import type { IngestStats } from "./stats.js";
 import { SnapshotFetcher } from "./snapshot-fetcher.js";
 import { partitionFor } from "./universe.js";
 
 const log = createLogger("ingest");
 
-export interface IngestStats {
-  shardId: number;
-  connected: boolean;
-  frames: number;
-  published: number;
-  resets: number;
-  gaps: number;
-  stale: number;
-  reconnects: number;
-  /** Planned overlapping connection replacements (24 h limit, serverShutdown). */
-  rotations: number;
-  /** Symbols moved at the overlap deadline rather than on proven continuity. */
-  forcedHandovers: number;
-  snapshotRequests: number;
-  /** Raw frames written to the dead-letter topic, and those dropped because its queue was full. */
-  deadLettered: number;
-  deadLetterDropped: number;
-  /** Dead letters cut to fit Kafka's record limit (marked `qc-truncated`). */
-  deadLetterTruncated: number;
-  deadLetterBacklog: number;
-  /**
-   * Records Kafka refused for good (never retried), by kafkajs error type: `orderBook` ones
-   * cost their book a rebuild (RESET), `deadLetter` ones are lost.
-   */
-  produceDropped: { orderBook: Partial<Record<string, number>>; deadLetter: Partial<Record<string, number>> };
-  /** Diffs dropped while Kafka was backed up; their books are rebuilt once it drains. */
-  droppedWhileBackedUp: number;
-  rejected: Partial<Record<RejectReason | "unknown_symbol" | "binary", number>>;
-  producerBacklog: number;
-  lastFrameAtMs: number;
-  syncedSymbols: number;
-}
+export type { IngestStats };
 
 export interface IngestService {
   readonly options: Readonly<IngestOptions>;
