@@ -20,6 +20,7 @@ export const UNIT = [
   "packages/ingest/test/dead-letter.test.ts",
   "packages/ingest/test/limits.test.ts",
   "packages/ingest/test/producer.test.ts",
+  "packages/ingest/test/rotation.test.ts",
   "packages/ingest/test/supervisor.test.ts",
   "packages/ingest/test/universe.test.ts",
   "packages/proto/test/*.test.ts",

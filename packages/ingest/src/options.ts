@@ -1,3 +1,4 @@
+import { QuantCoreError } from "@quantcore/runtime";
 import { DEFAULT_PRODUCER_OPTIONS } from "./producer-options.js";
 import { TOP30_USDT } from "./universe.js";
 
@@ -144,3 +145,31 @@ export const MARKET_ENDPOINTS = Object.freeze({
 
 /** Binance closes a connection asking for more streams than this. */
 export const MAX_STREAMS_PER_CONNECTION = 1024;
+
+/** Builds the URL of one combined stream carrying every symbol of the shard. */
+export function combinedStreamUrl(wsBaseUrl: string, symbols: string[], mode: IngestOptions["streamMode"]): string {
+  const suffix = mode === "diff" ? "@depth@100ms" : "@depth20@100ms";
+  const streams = symbols.map((s) => s.toLowerCase() + suffix).join("/");
+  return `${wsBaseUrl.replace(/\/+$/, "")}/stream?streams=${streams}`;
+}
+
+export function deadLetterTopicOf(o: Pick<IngestOptions, "deadLetterTopic" | "kafkaTopic">): string {
+  return o.deadLetterTopic.replaceAll("{topic}", o.kafkaTopic);
+}
+
+/** Refuses options no shard can run with (a clear error naming the setting). */
+export function checkIngestOptions(opts: IngestOptions): void {
+  if (opts.symbols.length === 0) throw new QuantCoreError("invalid_argument", "ingest needs at least one symbol");
+  if (opts.symbols.length > MAX_STREAMS_PER_CONNECTION) {
+    throw new QuantCoreError(
+      "invalid_argument",
+      `a shard carries at most ${MAX_STREAMS_PER_CONNECTION} streams on its connection, got ${opts.symbols.length}: use more shards`,
+    );
+  }
+  if (opts.market === "usdm" && !USDM_DEPTH_LIMITS.includes(opts.snapshotLimit)) {
+    throw new QuantCoreError(
+      "invalid_argument",
+      `USD-M snapshot limit must be one of ${USDM_DEPTH_LIMITS.join(", ")}, got ${opts.snapshotLimit}`,
+    );
+  }
+}

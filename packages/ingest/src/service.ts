@@ -1,34 +1,31 @@
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import type { Registry } from "prom-client";
-import {
-  BookSync,
-  parseDepthSnapshot,
-  parseStreamFrame,
-  type DepthDiff,
-  type OrderBook,
-  type PartialDepth,
-} from "@quantcore/core";
+import { BookSync, parseDepthSnapshot, parseStreamFrame, type DepthDiff, type PartialDepth } from "@quantcore/core";
 import { createLogger, noDelaySocketFactory, nowUs, QuantCoreError, settlesWithin } from "@quantcore/runtime";
 import { StreamConnection } from "./connection.js";
+import { ConnectionRotation } from "./rotation.js";
 import { RollingWindowLimit } from "./limits.js";
 import {
   DEFAULT_INGEST_OPTIONS,
-  MAX_STREAMS_PER_CONNECTION,
-  USDM_DEPTH_LIMITS,
+  checkIngestOptions,
+  combinedStreamUrl,
+  deadLetterTopicOf,
   type IngestOptions,
 } from "./options.js";
 import { BookStamps } from "./book-stamps.js";
 import { DeadLetterQueue } from "./dead-letter.js";
 import { openAckLog, type AckLog } from "./ack-log.js";
 import { BatchingProducer } from "./producer.js";
-import { BookUpdateKind, encodeBookUpdate } from "./record.js";
+import { BookPublisher } from "./publisher.js";
+import { BookUpdateKind } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
 import { createIngestMetrics } from "./metrics.js";
 import type { IngestStats } from "./stats.js";
 import { SnapshotFetcher } from "./snapshot-fetcher.js";
-import { partitionFor } from "./universe.js";
 
 const log = createLogger("ingest");
+
+export { combinedStreamUrl, deadLetterTopicOf };
 
 export type { IngestStats };
 
@@ -41,51 +38,14 @@ export interface IngestService {
   readonly metrics: Registry;
 }
 
-/** Builds the URL of one combined stream carrying every symbol of the shard. */
-export function combinedStreamUrl(wsBaseUrl: string, symbols: string[], mode: IngestOptions["streamMode"]): string {
-  const suffix = mode === "diff" ? "@depth@100ms" : "@depth20@100ms";
-  const streams = symbols.map((s) => s.toLowerCase() + suffix).join("/");
-  return `${wsBaseUrl.replace(/\/+$/, "")}/stream?streams=${streams}`;
-}
-
-export function deadLetterTopicOf(o: Pick<IngestOptions, "deadLetterTopic" | "kafkaTopic">): string {
-  return o.deadLetterTopic.replaceAll("{topic}", o.kafkaTopic);
-}
-
 export function createIngestService(partial: Partial<IngestOptions> = {}, deps: { kafka?: Kafka } = {}): IngestService {
   const opts: IngestOptions = { ...DEFAULT_INGEST_OPTIONS, ...partial };
-  if (opts.symbols.length === 0) throw new QuantCoreError("invalid_argument", "ingest needs at least one symbol");
-  if (opts.symbols.length > MAX_STREAMS_PER_CONNECTION) {
-    throw new QuantCoreError(
-      "invalid_argument",
-      `a shard carries at most ${MAX_STREAMS_PER_CONNECTION} streams on its connection, got ${opts.symbols.length}: use more shards`,
-    );
-  }
-  if (opts.market === "usdm" && !USDM_DEPTH_LIMITS.includes(opts.snapshotLimit)) {
-    throw new QuantCoreError(
-      "invalid_argument",
-      `USD-M snapshot limit must be one of ${USDM_DEPTH_LIMITS.join(", ")}, got ${opts.snapshotLimit}`,
-    );
-  }
+  checkIngestOptions(opts);
   const symbols = new Set(opts.symbols);
   const syncs = new Map(opts.symbols.map((s) => [s, new BookSync(s, { mode: opts.market })]));
-  const lastPublishedId = new Map<string, number>();
   const stamps = new BookStamps();
-  const counters = {
-    frames: 0,
-    published: 0,
-    resets: 0,
-    gaps: 0,
-    stale: 0,
-    rotations: 0,
-    forcedHandovers: 0,
-    droppedWhileBackedUp: 0,
-    lastFrameAtMs: 0,
-  };
-  // Symbols whose records Kafka's backlog refused: held back until the queue drains.
-  const backedUp = new Set<string>();
+  const counters = { frames: 0, gaps: 0, stale: 0, lastFrameAtMs: 0 };
   const rejected: IngestStats["rejected"] = {};
-  let seq = 0;
 
   const kafka =
     deps.kafka ??
@@ -125,67 +85,10 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
 
   const resync = (symbol: string) => {
     syncs.get(symbol)?.reset();
-    lastPublishedId.delete(symbol);
+    publisher.lastPublishedId.delete(symbol);
   };
-
-  /** Kafka refused a record (backlog full): rebuild the book once Kafka has caught up. */
-  const onBackedUp = (symbol: string) => {
-    resync(symbol);
-    backedUp.add(symbol);
-  };
-
-  /** True while `symbol` must wait for Kafka; clears once the backlog is down to half. */
-  const stillBackedUp = (symbol: string) => {
-    if (!backedUp.has(symbol)) return false;
-    if ((batcher?.backlog() ?? 0) > opts.maxQueuedRecords / 2) {
-      counters.droppedWhileBackedUp++;
-      return true;
-    }
-    backedUp.delete(symbol);
-    log.info("kafka caught up; rebuilding book", { symbol });
-    return false;
-  };
-
-  const publish = (
-    symbol: string,
-    kind: BookUpdateKind,
-    book: Pick<OrderBook, "top"> & { updateId: number },
-    firstUpdateId: number,
-    eventTimeMs: number,
-    receiveUs: number,
-  ) => {
-    if (!batcher) return;
-    // A RESET starts a new build of the book: a new epoch, carried by every later record of it.
-    const bookEpoch = kind === BookUpdateKind.RESET ? stamps.newEpoch(symbol) : stamps.epoch(symbol);
-    const top = book.top(opts.publishDepth);
-    const value = encodeBookUpdate({
-      symbol,
-      kind,
-      updateId: book.updateId,
-      firstUpdateId,
-      exchangeEventTimeMs: eventTimeMs,
-      ingestReceiveTimeUs: receiveUs,
-      ingestProduceTimeUs: nowUs(),
-      bids: top.bids,
-      asks: top.asks,
-      shardId: opts.shardId,
-      bookEpoch,
-    });
-    const accepted = batcher.enqueue({
-      symbol,
-      message: {
-        key: symbol,
-        value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-        partition: partitionFor(symbol, opts.universe, opts.kafkaPartitions),
-        headers: { "qc-receive-us": String(receiveUs), "qc-shard": String(opts.shardId), "qc-seq": String(seq++) },
-      },
-    });
-    if (accepted) {
-      counters.published++;
-      lastPublishedId.set(symbol, book.updateId);
-      if (kind === BookUpdateKind.RESET) counters.resets++;
-    }
-  };
+  const publisher: BookPublisher = new BookPublisher(opts, stamps, resync);
+  const publish = publisher.publish.bind(publisher);
 
   const fetcher = new SnapshotFetcher(
     {
@@ -222,7 +125,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     const sync = syncs.get(ev.symbol);
     if (!sync) return reject("unknown_symbol", ev.symbol, raw, receiveUs);
     stamps.sawEvent(ev.symbol, ev.eventTimeMs);
-    if (stillBackedUp(ev.symbol)) return;
+    if (publisher.stillBackedUp(ev.symbol)) return;
     const res = sync.onDiff(ev);
     switch (res.type) {
       case "applied":
@@ -247,8 +150,8 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
 
   const onPartial = (ev: PartialDepth, receiveUs: number, raw: string) => {
     if (!symbols.has(ev.symbol)) return reject("unknown_symbol", ev.symbol, raw, receiveUs);
-    if (stillBackedUp(ev.symbol)) return;
-    const last = lastPublishedId.get(ev.symbol);
+    if (publisher.stillBackedUp(ev.symbol)) return;
+    const last = publisher.lastPublishedId.get(ev.symbol);
     if (last !== undefined && ev.lastUpdateId <= last) {
       counters.stale++;
       return;
@@ -271,84 +174,13 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     const r = parseStreamFrame(text, { maxFrameBytes: opts.maxFrameBytes });
     if (!r.ok) return reject(r.reason, r.detail, text, receiveUs);
     const f = r.value;
-    if (f.kind === "serverShutdown") return rotate("serverShutdown");
+    if (f.kind === "serverShutdown") return rotation.rotate("serverShutdown");
     if (f.kind !== "depthUpdate" && f.kind !== "partialDepth") return;
-    const h = handover;
-    if (!h) {
-      if (conn !== current) return;
-      return f.kind === "depthUpdate" ? onDiff(f, receiveUs, text) : onPartial(f, receiveUs, text);
-    }
-    if (f.kind === "partialDepth") {
-      // Whole books: duplicates from the two connections are filtered by lastUpdateId.
-      onPartial(f, receiveUs, text);
-      if (conn === h.next) h.switched.add(f.symbol);
-      return maybeFinishHandover();
-    }
-    if (conn === h.next) {
-      if (h.switched.has(f.symbol)) return onDiff(f, receiveUs, text);
-      const q = h.pending.get(f.symbol) ?? [];
-      h.pending.set(f.symbol, q);
-      q.push({ ev: f, receiveUs, raw: text });
-    } else if (!h.switched.has(f.symbol)) {
-      onDiff(f, receiveUs, text);
-    }
-    tryHandOver(f.symbol, false);
-    maybeFinishHandover();
+    rotation.route(f, receiveUs, text, conn);
   };
 
-  // Rotation: a new connection opens beside the old one; each symbol moves to it once the new
-  // stream continues the book without a hole (its first held diff has U <= book id + 1), then
-  // the old connection closes. No update id is missed and no book is rebuilt.
-  interface Handover {
-    next: StreamConnection;
-    pending: Map<string, Array<{ ev: DepthDiff; receiveUs: number; raw: string }>>;
-    switched: Set<string>;
-    deadline: NodeJS.Timeout;
-  }
-  let handover: Handover | undefined;
-  let current: StreamConnection;
-  let rotateTimer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let reconnectsBefore = 0;
   const attempts = new RollingWindowLimit(opts.maxConnectionAttemptsPer5Min, 5 * 60_000);
-
-  const tryHandOver = (symbol: string, force: boolean) => {
-    const h = handover;
-    if (!h || h.switched.has(symbol)) return;
-    const q = h.pending.get(symbol) ?? [];
-    const sync = syncs.get(symbol);
-    if (!force) {
-      if (q.length === 0) return;
-      // The new stream may take over once its first held diff does not skip past the book
-      // (U <= id + 1): from there it carries every later id itself. If it is ahead, wait for the
-      // old connection to catch up; a runaway queue means the old one is stuck, so switch and
-      // let the gap rule decide.
-      const ahead = sync?.state === "synced" && q[0]!.ev.firstUpdateId > sync.book.updateId + 1;
-      if (ahead && q.length < 1_000) return;
-    } else {
-      counters.forcedHandovers++;
-    }
-    h.switched.add(symbol);
-    h.pending.delete(symbol);
-    // Already-applied diffs among them are ignored as stale by the sync.
-    for (const p of q) onDiff(p.ev, p.receiveUs, p.raw);
-  };
-
-  const maybeFinishHandover = (force = false) => {
-    const h = handover;
-    if (!h) return;
-    if (!force && h.switched.size < symbols.size) return;
-    for (const s of opts.symbols) tryHandOver(s, true);
-    clearTimeout(h.deadline);
-    const old = current;
-    reconnectsBefore += old.stats.reconnects;
-    current = h.next;
-    handover = undefined;
-    log.info("rotation complete", { from: old.name, to: current.name });
-    void old.stop();
-    scheduleRotation();
-  };
-
+  let connectionSeq = 0;
   const newConnection = () =>
     new StreamConnection({
       url: combinedStreamUrl(opts.wsBaseUrl, opts.symbols, opts.streamMode),
@@ -357,48 +189,25 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       reconnectMaxDelayMs: opts.reconnectMaxDelayMs,
       attempts,
       onFrame,
-      onOpen: (conn, reconnect) => {
-        if (conn === current && handover === undefined) {
-          scheduleRotation();
-          // Frames were missed while down: every book of this connection is rebuilt.
-          if (reconnect) for (const s of opts.symbols) resync(s);
-        } else if (handover && conn === handover.next && reconnect) {
-          // The incoming connection dropped mid-handover: it may have missed frames too.
-          maybeFinishHandover(true);
-          for (const s of opts.symbols) resync(s);
-        }
-      },
+      onOpen: (conn, reconnect) => rotation.onOpen(conn, reconnect),
       onDown: (conn, reason) => {
         log.warn("stream down", { name: conn.name, reason });
-        // The old connection closed before every symbol moved (e.g. the 24 h mark came early):
-        // move them all now; any hole shows up as a gap on the next event.
-        if (handover && conn === current && !stopped) maybeFinishHandover(true);
+        rotation.onDown(conn);
       },
     });
-  let connectionSeq = 0;
-
-  /** Opens the overlapping replacement connection (24 h limit ahead, or serverShutdown). */
-  const rotate = (reason: string) => {
-    if (handover || stopped) return;
-    counters.rotations++;
-    log.info("rotating connection", { reason, from: current.name });
-    const next = newConnection();
-    handover = {
-      next,
-      pending: new Map(),
-      switched: new Set(),
-      deadline: setTimeout(() => maybeFinishHandover(true), opts.rotationOverlapMaxMs),
-    };
-    next.start();
-  };
-
-  const scheduleRotation = () => {
-    if (rotateTimer) clearTimeout(rotateTimer);
-    if (stopped) return;
-    rotateTimer = setTimeout(() => rotate("connection age"), opts.rotateAfterMs);
-    rotateTimer.unref();
-  };
-  current = newConnection();
+  const rotation: ConnectionRotation<StreamConnection> = new ConnectionRotation({
+    symbols: opts.symbols,
+    rotateAfterMs: opts.rotateAfterMs,
+    overlapMaxMs: opts.rotationOverlapMaxMs,
+    newConnection,
+    onDiff,
+    onPartial,
+    bookId: (symbol) => {
+      const sync = syncs.get(symbol);
+      return sync?.state === "synced" ? sync.book.updateId : undefined;
+    },
+    resync,
+  });
 
   const health = opts.redisUrl
     ? new ShardHealthReporter(
@@ -428,7 +237,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       }
       // A record Kafka refuses for good costs its book a rebuild, like one the backlog refused.
       ackLog = opts.ackLogFile ? openAckLog(opts.ackLogFile) : undefined;
-      batcher = new BatchingProducer(
+      publisher.batcher = batcher = new BatchingProducer(
         producer,
         opts.kafkaTopic,
         {
@@ -438,21 +247,16 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
             ackLog?.onAcked(messages, metadata);
           },
         },
-        onBackedUp,
+        publisher.onBackedUp,
       );
       await deadLetters?.start();
-      stopped = false;
-      current.start();
+      rotation.start();
       await health?.start(opts.heartbeatIntervalMs);
     },
     async stop() {
-      stopped = true;
-      if (rotateTimer) clearTimeout(rotateTimer);
-      const h = handover;
-      if (h) clearTimeout(h.deadline);
       await health?.stop();
       fetcher.close();
-      await Promise.all([current.stop(), h?.next.stop()]);
+      await rotation.stop();
       await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.stop(opts.flushTimeoutMs)]);
       ackLog?.close();
       // Bounded: a broker that stopped answering must not hold the process.
@@ -465,14 +269,17 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       const dl = deadLetters?.stats();
       return {
         shardId: opts.shardId,
-        connected: current.isOpen(),
+        connected: rotation.current.isOpen(),
         ...counters,
+        ...publisher.counters,
+        rotations: rotation.stats.rotations,
+        forcedHandovers: rotation.stats.forcedHandovers,
         deadLettered: dl?.written ?? 0,
         deadLetterDropped: dl?.dropped ?? 0,
         deadLetterTruncated: dl?.truncated ?? 0,
         deadLetterBacklog: dl?.backlog ?? 0,
         produceDropped: { orderBook: { ...batcher?.stats.dropped }, deadLetter: dl?.undeliverable ?? {} },
-        reconnects: reconnectsBefore + current.stats.reconnects,
+        reconnects: rotation.reconnects(),
         snapshotRequests: fetcher.stats.requests,
         rejected: { ...rejected },
         producerBacklog: batcher?.backlog() ?? 0,
