@@ -168,6 +168,7 @@ export function routes(deps: ServiceDeps) {
           // frame of shared encodings, once the transport has room (taken after the wait, so it
           // is as conflated as it can be).
           if (!sink.ready()) await sink.drained(ctx.signal);
+          if (ctx.signal.aborted || !sink.open()) continue;
           const written = writeBacklog(sink, box.takeEvents(Date.now()), req.allowBatches, sent);
           if (written > 0) {
             metrics.messagesOut.inc(written);
