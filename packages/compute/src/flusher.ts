@@ -1,5 +1,4 @@
-import { toBinary } from "@bufbuild/protobuf";
-import { MarketUpdateSchema, type BookUpdateFields } from "@quantcore/proto";
+import { encodeMarketUpdate, type BookUpdateFields } from "@quantcore/proto";
 import { QuantCoreError, backoffDelayMs, createLogger, nowUs, sleep } from "@quantcore/runtime";
 import type { RedisStateWriter, StateWrite } from "./redis-writer.js";
 import { isNewer, type SignalEngine } from "./signals.js";
@@ -120,7 +119,7 @@ export class StateFlusher {
         symbol: u.symbol,
         epoch: rec.bookEpoch ?? 0n,
         updateId: u.updateId,
-        payload: toBinary(MarketUpdateSchema, u),
+        payload: encodeMarketUpdate(u),
       });
     }
     this.stats.writesAttempted += writes.length;

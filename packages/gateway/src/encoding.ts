@@ -1,8 +1,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
-  MarketUpdateSchema,
   StreamMarketUpdatesResponseSchema,
+  encodeMarketUpdate,
   type MarketUpdate,
   type StreamMarketUpdatesResponse,
   type SymbolStatus,
@@ -38,7 +38,7 @@ export class SharedUpdate {
 
   /** Length-prefixed MarketUpdate bytes. */
   wire(): Uint8Array {
-    if (!this.encoded) this.encoded = new BinaryWriter().bytes(toBinary(MarketUpdateSchema, this.update)).finish();
+    if (!this.encoded) this.encoded = new BinaryWriter().bytes(encodeMarketUpdate(this.update)).finish();
     return this.encoded;
   }
 

@@ -10,8 +10,12 @@ export function subscriptionKey(symbols: Iterable<string> | undefined): string {
 export interface DirectSink {
   /** Response headers are out and the transport is below its high-water mark. */
   ready(): boolean;
+  /** Response headers are out and the transport still takes writes (maybe over its high-water mark). */
+  open(): boolean;
   /** False once the transport is over its high-water mark (the frame is still queued). */
   write(frame: SharedFrame): boolean;
+  /** Resolves once the transport is below its high-water mark again, closed, or `signal` aborted. */
+  drained(signal: AbortSignal): Promise<void>;
 }
 
 /**

@@ -98,26 +98,30 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         kill: () => !stream.destroyed && stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM),
         sink: {
           ready: () => h2res.headersSent && !h2res.writableEnded && !stream.closed && !stream.writableNeedDrain,
+          open: () => h2res.headersSent && !h2res.writableEnded && !stream.closed,
           write: (frame: SharedFrame) => stream.write(frame.bytes),
+          drained: (signal: AbortSignal) => drainedOrClosed(stream, signal),
         },
       };
     }
     const h1res = res as http.ServerResponse;
     const socket = req.socket;
+    const open = () =>
+      h1res.headersSent &&
+      h1res.chunkedEncoding &&
+      !h1res.writableEnded &&
+      !socket.destroyed &&
+      h1res.writableLength === socket.writableLength;
     return {
       peer,
       kill: () => socket.destroy(),
       // Frames go to the socket as ready-made chunks, once the response is chunked, its headers
       // are out and nothing of its own is still queued ahead of them (so the order holds).
       sink: {
-        ready: () =>
-          h1res.headersSent &&
-          h1res.chunkedEncoding &&
-          !h1res.writableEnded &&
-          !socket.destroyed &&
-          !socket.writableNeedDrain &&
-          h1res.writableLength === socket.writableLength,
+        ready: () => open() && !socket.writableNeedDrain,
+        open,
         write: (frame: SharedFrame) => socket.write(frame.httpChunk()),
+        drained: (signal: AbortSignal) => drainedOrClosed(socket, signal),
       },
     };
   };
@@ -270,4 +274,23 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       redis.disconnect();
     },
   };
+}
+
+/** Resolves on the transport's next 'drain' or 'close' (or at once when it has room), or on abort. */
+function drainedOrClosed(
+  w: NodeJS.EventEmitter & { writableNeedDrain: boolean; destroyed: boolean },
+  signal: AbortSignal,
+): Promise<void> {
+  if (!w.writableNeedDrain || w.destroyed || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      w.off("drain", done);
+      w.off("close", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    w.once("drain", done);
+    w.once("close", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

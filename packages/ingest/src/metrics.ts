@@ -1,5 +1,6 @@
 import type { Message } from "kafkajs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { decodeBookUpdate } from "@quantcore/proto";
 import { nowUs } from "@quantcore/runtime";
 import type { IngestStats } from "./stats.js";
 
@@ -26,7 +27,7 @@ const GAUGES = [
 
 export interface IngestMetrics {
   readonly registry: Registry;
-  /** Feeds the produce latency: ingest receive (header qc-receive-us) -> Kafka acknowledged. */
+  /** Feeds the produce latency: ingest receive -> Kafka acknowledged, for the oldest record of each request. */
   onAcked(messages: Message[]): void;
 }
 
@@ -67,19 +68,25 @@ export function createIngestMetrics(stats: () => IngestStats): IngestMetrics {
   });
   const produce = new Histogram({
     name: "quantcore_ingest_produce_latency_seconds",
-    help: "Ingest receive -> Kafka acknowledged (acks=-1), per order_book record",
+    help: "Ingest receive -> Kafka acknowledged (acks=-1), for the oldest record of each order_book produce request",
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
   });
   return {
     registry,
     onAcked(messages) {
-      const now = nowUs();
-      for (const m of messages) {
-        const raw = m.headers?.["qc-receive-us"];
-        const receiveUs = Number(typeof raw === "string" ? raw : raw?.toString());
-        if (receiveUs > 0 && now >= receiveUs) produce.observe((now - receiveUs) / 1e6);
+      // The oldest record of the request (the first queued): one decode per request, not per
+      // record, on the hot path. Records carry their receive time in the value (no headers).
+      const value = messages[0]?.value;
+      if (!value || typeof value === "string") return;
+      let receiveUs: number;
+      try {
+        receiveUs = decodeBookUpdate(value).ingestReceiveTimeUs;
+      } catch {
+        return;
       }
+      const now = nowUs();
+      if (receiveUs > 0 && now >= receiveUs) produce.observe((now - receiveUs) / 1e6);
     },
   };
 }

@@ -26,7 +26,6 @@ export class BookPublisher {
   readonly counters = { published: 0, resets: 0, droppedWhileBackedUp: 0 };
   /** Symbols whose records Kafka's backlog refused: held back until the queue drains. */
   private readonly backedUp = new Set<string>();
-  private seq = 0;
 
   constructor(
     private readonly opts: PublisherOptions,
@@ -85,11 +84,8 @@ export class BookPublisher {
         key: symbol,
         value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
         partition: partitionFor(symbol, this.opts.universe, this.opts.kafkaPartitions),
-        headers: {
-          "qc-receive-us": String(receiveUs),
-          "qc-shard": String(this.opts.shardId),
-          "qc-seq": String(this.seq++),
-        },
+        // No headers: the value carries the receive time and the shard, and kafkajs spends
+        // ~11 us of CPU per record encoding three small headers (about half its record cost).
       },
     });
     if (accepted) {

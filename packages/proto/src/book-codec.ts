@@ -3,6 +3,7 @@
 // below 7,000 records/s. The bytes are identical to protobuf-es's (checked by a test), so the
 // .proto stays the contract and any protobuf implementation can read the topic.
 import { BookUpdateKind } from "./gen/quantcore/v1/book_pb.js";
+import { Writer, utf8 } from "./wire.js";
 
 export interface BookLevel {
   price: number;
@@ -25,53 +26,7 @@ export interface BookUpdateFields {
   bookEpoch?: bigint;
 }
 
-const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
-
-class Writer {
-  buf: Uint8Array;
-  view: DataView;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
-  }
-  ensure(n: number) {
-    if (this.pos + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-    next.set(this.buf);
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-  byte(b: number) {
-    this.ensure(1);
-    this.buf[this.pos++] = b;
-  }
-  varint(n: number) {
-    this.ensure(10);
-    while (n > 0x7f) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-  varint64(n: bigint) {
-    if (n <= BigInt(Number.MAX_SAFE_INTEGER)) return this.varint(Number(n));
-    this.ensure(10);
-    while (n > 0x7fn) {
-      this.buf[this.pos++] = Number(n & 0x7fn) | 0x80;
-      n >>= 7n;
-    }
-    this.buf[this.pos++] = Number(n);
-  }
-  double(tag: number, v: number) {
-    if (v === 0 && !Object.is(v, -0)) return;
-    this.byte(tag);
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
-  }
-}
 
 function writeLevels(w: Writer, tag: number, levels: BookLevel[]) {
   for (const l of levels) {

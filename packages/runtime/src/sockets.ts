@@ -21,7 +21,10 @@ export function noDelaySocketFactory({
   onConnect: () => void;
 }): net.Socket {
   const socket = ssl
-    ? tls.connect({ host, port, ...(!net.isIP(host) ? { servername: host } : {}), ...(ssl === true ? {} : ssl) }, onConnect)
+    ? tls.connect(
+        { host, port, ...(!net.isIP(host) ? { servername: host } : {}), ...(ssl === true ? {} : ssl) },
+        onConnect,
+      )
     : net.connect({ host, port, noDelay: true }, onConnect);
   socket.setNoDelay(true);
   socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
