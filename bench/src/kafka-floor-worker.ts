@@ -4,7 +4,7 @@
 // compute's consumer settings and records produce -> receive latency. Driven over IPC.
 import { Kafka, logLevel } from "kafkajs";
 import { DEFAULT_COMPUTE_OPTIONS } from "@quantcore/compute";
-import { EnvReader, nowUs, sleep } from "@quantcore/runtime";
+import { EnvReader, noDelaySocketFactory, nowUs, sleep } from "@quantcore/runtime";
 import { summarize, type Summary } from "./report.js";
 
 export type FromFloor =
@@ -22,9 +22,16 @@ const warmupSeconds = env.int("FLOOR_WARMUP_SECONDS", 3, { min: 0 });
 const seconds = env.int("FLOOR_SECONDS", 10, { min: 1 });
 const recordBytes = env.int("FLOOR_RECORD_BYTES", 800, { min: 9 });
 const tickMs = env.int("FLOOR_TICK_MS", 10, { min: 1 });
+// The services' sockets (false = kafkajs's own, Nagle on: to show what that costs).
+const noDelay = env.oneOf("FLOOR_NO_DELAY", ["true", "false"] as const, "true") === "true";
 env.done();
 
-const kafka = new Kafka({ clientId: `bench-floor-${role}`, brokers, logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: `bench-floor-${role}`,
+  brokers,
+  logLevel: logLevel.NOTHING,
+  ...(noDelay ? { socketFactory: noDelaySocketFactory } : {}),
+});
 const send = (m: FromFloor) => process.send?.(m);
 for (const sig of ["SIGTERM", "SIGINT", "disconnect"] as const) process.on(sig, () => process.exit(0));
 
@@ -78,7 +85,6 @@ if (role === "producer") {
   await consumer.subscribe({ topic, fromBeginning: true });
   consumer.on(consumer.events.GROUP_JOIN, () => send({ kind: "ready" }));
   await consumer.run({
-    partitionsConsumedConcurrently: DEFAULT_COMPUTE_OPTIONS.partitionsConsumedConcurrently,
     eachBatch: async ({ batch }) => {
       const recvUs = nowUs();
       for (const m of batch.messages) {

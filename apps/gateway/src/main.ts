@@ -1,4 +1,6 @@
-import { DEFAULT_GATEWAY_OPTIONS, createGateway, loadTokens } from "@quantcore/gateway";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { DEFAULT_GATEWAY_OPTIONS, createGateway, loadTokens, loadUniverse } from "@quantcore/gateway";
 import { EnvReader, createLogger, stopOnSignals } from "@quantcore/runtime";
 
 const log = createLogger("app.gateway");
@@ -18,14 +20,37 @@ const options = {
   kafkaBrokers: env.list("KAFKA_BROKERS", []),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_GATEWAY_OPTIONS.kafkaTopic),
   computeGroupId: env.string("KAFKA_GROUP_ID", DEFAULT_GATEWAY_OPTIONS.computeGroupId),
+  lateAfterMs: env.int("GATEWAY_LATE_AFTER_MS", DEFAULT_GATEWAY_OPTIONS.lateAfterMs, { min: 1 }),
+  statusIntervalMs: env.int("GATEWAY_STATUS_INTERVAL_MS", DEFAULT_GATEWAY_OPTIONS.statusIntervalMs, { min: 10 }),
+  shardHeartbeatTimeoutMs: env.int(
+    "GATEWAY_SHARD_HEARTBEAT_TIMEOUT_MS",
+    DEFAULT_GATEWAY_OPTIONS.shardHeartbeatTimeoutMs,
+    { min: 100 },
+  ),
+  computeHeartbeatTimeoutMs: env.int(
+    "GATEWAY_COMPUTE_HEARTBEAT_TIMEOUT_MS",
+    DEFAULT_GATEWAY_OPTIONS.computeHeartbeatTimeoutMs,
+    { min: 100 },
+  ),
+  maxDataAgeMs: env.int("GATEWAY_MAX_DATA_AGE_MS", DEFAULT_GATEWAY_OPTIONS.maxDataAgeMs, { min: 100 }),
 };
+// The universe ingest shards by, when present (from source: next to the ingest app; images do not
+// carry it and learn the symbols from shard heartbeats and the stored state instead).
+const defaultUniverseFile = path.join(import.meta.dirname, "../../ingest/universe.json");
+const universeFile = env.string("GATEWAY_UNIVERSE_FILE", existsSync(defaultUniverseFile) ? defaultUniverseFile : "-");
 const tokens = loadTokens({
   operatorTokens: env.list("GATEWAY_OPERATOR_TOKENS", []),
   botTokens: env.list("GATEWAY_BOT_TOKENS", []),
   tokensFile: env.string("GATEWAY_TOKENS_FILE", "") || undefined,
 });
 env.done();
+const universe = universeFile === "-" ? [] : loadUniverse(universeFile);
 
-const gateway = await createGateway({ ...options, operatorTokens: tokens.operators, botTokens: tokens.bots });
+const gateway = await createGateway({
+  ...options,
+  universe,
+  operatorTokens: tokens.operators,
+  botTokens: tokens.bots,
+});
 log.info("gateway listening", { grpc: gateway.grpcUrl, http: gateway.httpUrl });
 stopOnSignals(() => gateway.close(), log);

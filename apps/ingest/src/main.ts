@@ -36,6 +36,15 @@ const options = {
   rotateAfterMs: env.int("ROTATE_AFTER_MS", DEFAULT_INGEST_OPTIONS.rotateAfterMs, { min: 1_000 }),
   deadLetterTopic: env.string("DEAD_LETTER_TOPIC", DEFAULT_INGEST_OPTIONS.deadLetterTopic),
   maxQueuedRecords: env.int("MAX_QUEUED_RECORDS", DEFAULT_INGEST_OPTIONS.maxQueuedRecords, { min: 100 }),
+  maxQueuedDeadLetters: env.int("MAX_QUEUED_DEAD_LETTERS", DEFAULT_INGEST_OPTIONS.maxQueuedDeadLetters, { min: 1 }),
+  maxQueuedDeadLetterBytes: env.int("MAX_QUEUED_DEAD_LETTER_BYTES", DEFAULT_INGEST_OPTIONS.maxQueuedDeadLetterBytes, {
+    min: 1 << 20,
+  }),
+  // Kafka's message.max.bytes applies per partition's record batch: stay below the broker's setting.
+  maxPartitionBatchBytes: env.int("MAX_PARTITION_BATCH_BYTES", DEFAULT_INGEST_OPTIONS.maxPartitionBatchBytes, {
+    min: 4096,
+  }),
+  maxRequestBytes: env.int("MAX_REQUEST_BYTES", DEFAULT_INGEST_OPTIONS.maxRequestBytes, { min: 4096 }),
   kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_INGEST_OPTIONS.kafkaBrokers),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_INGEST_OPTIONS.kafkaTopic),
   kafkaPartitions: env.int("KAFKA_PARTITIONS", DEFAULT_INGEST_OPTIONS.kafkaPartitions, { min: 1 }),

@@ -1,6 +1,8 @@
-// A trading-bot skeleton: subscribes over native gRPC, prints OBI per update, and survives
+// A trading-bot skeleton: subscribes over native gRPC, prints OBI per update (late ones marked) and
+// every LIVE/STALE status change, and survives
 // gateway restarts by reconnecting with exponential backoff and jitter.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { SymbolState } from "@quantcore/proto";
 import { EnvReader, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
 import { subscribe } from "./client.js";
 
@@ -21,6 +23,12 @@ for (let attempt = 0; !abort.signal.aborted;) {
       symbols,
       signal: abort.signal,
       onReset: (reason) => console.log(`reset: ${reason}`),
+      // Silence longer than a few keepalives means the gateway is gone; statuses say when data is.
+      keepaliveIntervalMs: 5_000,
+      onStatus: (s) =>
+        console.log(
+          `${s.symbol.padEnd(9)} status=${SymbolState[s.state]}${s.reason ? ` (${s.reason})` : ""} last id=${s.lastUpdateId}`,
+        ),
     })) {
       attempt = 0;
       const s = u.signals;
@@ -30,7 +38,8 @@ for (let attempt = 0; !abort.signal.aborted;) {
       const lastHopMs = t && t.gatewaySendUs > 0 ? (now - t.gatewaySendUs) / 1000 : NaN;
       console.log(
         `${u.symbol.padEnd(9)} id=${u.updateId} obi20=${fmt(s?.obi20)} obi5=${fmt(s?.obi5)} mid=${fmt(s?.midPrice, 2)} ` +
-          `${u.snapshot ? "snapshot" : `latency=${latencyMs.toFixed(2)}ms (gateway->bot ${lastHopMs.toFixed(2)}ms)`}`,
+          `${u.snapshot ? "snapshot" : `latency=${latencyMs.toFixed(2)}ms (gateway->bot ${lastHopMs.toFixed(2)}ms)`}` +
+          (u.late ? " LATE (old news: not a live value)" : ""),
       );
     }
   } catch (err) {

@@ -16,15 +16,17 @@ import {
 } from "@quantcore/proto";
 import {
   QuantCoreError,
+  SYMBOL_PATTERN,
   createLogger,
   nowUs,
   redisKeys,
   settlesWithin,
+  shardHeartbeatSchema,
   sleep,
   type ControlCommand,
-  type ShardHeartbeat,
 } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
+import { readHeartbeats } from "./heartbeats.js";
 import type { SlidingLatency } from "./latency.js";
 import type { GatewayOptions } from "./options.js";
 
@@ -36,9 +38,13 @@ export interface ControlDeps {
   redis: Redis;
   latency: SlidingLatency;
   clientCount: () => number;
+  /** A heartbeat refused by its schema (counted). */
+  onRejected: (contract: string) => void;
+  /** The requested symbols the gateway does not know (see Liveness.unknown). */
+  unknownSymbols: (symbols: string[]) => Promise<string[]>;
 }
 
-export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps) {
+export function controlPlane({ opts, redis, latency, clientCount, onRejected, unknownSymbols }: ControlDeps) {
   const jobs = new Map<string, { job: ReplayJob; abort: AbortController; done: Promise<void> }>();
   // One admin client, shared by every health stream: concurrent first calls share its connect,
   // a failed one is disconnected before the next try, and none is made after close.
@@ -105,9 +111,8 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
 
   const shards = async () => {
     const now = Date.now();
-    const raw = await redis.hgetall(redisKeys(opts.redisNamespace).shards);
-    return Object.values(raw)
-      .map((v) => JSON.parse(v) as ShardHeartbeat)
+    const beats = await readHeartbeats(redis, redisKeys(opts.redisNamespace).shards, shardHeartbeatSchema, onRejected);
+    return beats
       .sort((a, b) => a.shardId - b.shardId)
       .map((h) =>
         create(ShardHealthSchema, {
@@ -197,16 +202,25 @@ export function controlPlane({ opts, redis, latency, clientCount }: ControlDeps)
       return {};
     },
     async forceResync(req: { symbol: string; shardId: number; wholeShard: boolean }) {
-      if (!req.wholeShard && !/^[A-Z0-9]{2,20}$/.test(req.symbol)) {
+      if (!req.wholeShard && !SYMBOL_PATTERN.test(req.symbol)) {
         throw new ConnectError("give a symbol, or a shard id with whole_shard = true", Code.InvalidArgument);
       }
+      const keys = redisKeys(opts.redisNamespace);
       const cmd: ControlCommand = req.wholeShard
         ? { type: "resync", shardId: req.shardId }
         : { type: "resync", symbol: req.symbol };
       try {
-        await redis.publish(redisKeys(opts.redisNamespace).control, JSON.stringify(cmd));
+        // Nobody would act on a command for a shard that never reported, or a symbol nobody serves.
+        if (req.wholeShard && !(await redis.hexists(keys.shards, String(req.shardId)))) {
+          throw new ConnectError(`no shard ${req.shardId}: no heartbeat from it in ${keys.shards}`, Code.NotFound);
+        }
+        if (!req.wholeShard) {
+          const unknown = await unknownSymbols([req.symbol]);
+          if (unknown.length > 0) throw new ConnectError(`unknown symbol ${req.symbol}`, Code.NotFound);
+        }
+        await redis.publish(keys.control, JSON.stringify(cmd));
       } catch (err) {
-        throw toConnectError(QuantCoreError.infra("redis publish", err));
+        throw err instanceof ConnectError ? err : toConnectError(QuantCoreError.infra("redis", err));
       }
       return {};
     },

@@ -5,6 +5,7 @@ import {
   StreamMarketUpdatesResponseSchema,
   type MarketUpdate,
   type StreamMarketUpdatesResponse,
+  type SymbolStatus,
 } from "@quantcore/proto";
 
 /** Field numbers in StreamMarketUpdatesResponse's oneof, and of MarketUpdateBatch.updates. */
@@ -47,6 +48,27 @@ export class SharedUpdate {
     return this.frame;
   }
 }
+
+/** One status change as every stream sends it: encoded at most once. */
+export class SharedStatus {
+  private frame: SharedFrame | undefined;
+  /** Same state, reason and entry time = the same status (a stream never gets it twice in a row). */
+  readonly key: string;
+  constructor(readonly status: SymbolStatus) {
+    this.key = statusKey(status);
+  }
+
+  response(): StreamMarketUpdatesResponse {
+    return create(StreamMarketUpdatesResponseSchema, { event: { case: "status", value: this.status } });
+  }
+
+  singleFrame(): SharedFrame {
+    this.frame ??= new SharedFrame(envelope(toBinary(StreamMarketUpdatesResponseSchema, this.response())));
+    return this.frame;
+  }
+}
+
+export const statusKey = (s: SymbolStatus) => `${s.state}|${s.sinceUs}|${s.reason}`;
 
 /** StreamMarketUpdatesResponse bytes: one update, or several as a `batch`, from the shared encodings. */
 function responseBytes(updates: readonly SharedUpdate[]): Uint8Array {

@@ -46,6 +46,23 @@ export function createMetrics() {
       help: "Streams ended with RESOURCE_EXHAUSTED",
       registers: [registry],
     }),
+    rejectedContracts: new Counter({
+      name: "quantcore_gateway_rejected_contract_values_total",
+      help: "JSON contract values refused by their schema (heartbeats), by contract",
+      labelNames: ["contract"],
+      registers: [registry],
+    }),
+    statusChanges: new Counter({
+      name: "quantcore_gateway_symbol_status_changes_total",
+      help: "Symbol LIVE/STALE changes, by new state",
+      labelNames: ["state"],
+      registers: [registry],
+    }),
+    lateUpdates: new Counter({
+      name: "quantcore_gateway_late_updates_total",
+      help: "Live updates sent with late = true (past the lateness bound after ingest received them)",
+      registers: [registry],
+    }),
     observe(u: MarketUpdate) {
       const t = u.timestamps;
       if (!t || u.snapshot) return;

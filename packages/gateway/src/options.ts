@@ -6,8 +6,15 @@ export interface GatewayOptions {
   grpcPort: number;
   /** HTTP/1.1 listener: gRPC-Web and Connect for browsers, plus /metrics. 0 = free port. */
   httpPort: number;
-  /** Keepalive message on a stream idle this long (browsers and proxies drop silent streams). */
+  /**
+   * Keepalive message on a stream idle this long (browsers and proxies drop silent streams), unless
+   * the stream asks for its own interval (StreamMarketUpdatesRequest.keepalive_interval_ms).
+   */
   keepaliveIntervalMs: number;
+  /** The least keepalive interval a stream may ask for. */
+  minKeepaliveIntervalMs: number;
+  /** A live update that reaches the gateway this long after ingest received it is sent with late = true. */
+  lateAfterMs: number;
   /** A client whose mailbox holds more symbols than this is ended (RESOURCE_EXHAUSTED). */
   maxPendingPerClient: number;
   /** A client that leaves an update undelivered this long is ended (RESOURCE_EXHAUSTED). */
@@ -29,6 +36,13 @@ export interface GatewayOptions {
   kafkaBrokers: string[];
   kafkaTopic: string;
   computeGroupId: string;
+  /** Liveness (SymbolStatus): judging cadence and bounds, the universe known up front. */
+  statusIntervalMs: number;
+  shardHeartbeatTimeoutMs: number;
+  computeHeartbeatTimeoutMs: number;
+  maxDataAgeMs: number;
+  universeRefreshMs: number;
+  universe: string[];
   /** Bearer tokens (from env or a file, never the repo). */
   operatorTokens: string[];
   botTokens: string[];
@@ -41,6 +55,8 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   grpcPort: 50051,
   httpPort: 8080,
   keepaliveIntervalMs: 15_000,
+  minKeepaliveIntervalMs: 250,
+  lateAfterMs: 2_000,
   maxPendingPerClient: 10_000,
   maxClientLagMs: 5_000,
   maxSymbolsPerRequest: 100,
@@ -52,6 +68,12 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   kafkaBrokers: [],
   kafkaTopic: "order_book",
   computeGroupId: "quantcore-compute",
+  statusIntervalMs: 500,
+  shardHeartbeatTimeoutMs: 5_000,
+  computeHeartbeatTimeoutMs: 5_000,
+  maxDataAgeMs: 10_000,
+  universeRefreshMs: 5_000,
+  universe: [],
   operatorTokens: [],
   botTokens: [],
 });

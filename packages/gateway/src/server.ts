@@ -4,14 +4,16 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError, cors as connectCors, createConnectRouter, createContextValues } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import { ControlService } from "@quantcore/proto";
+import { ControlService, SymbolState } from "@quantcore/proto";
 import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
 import { authInterceptor } from "./auth.js";
 import { controlPlane } from "./control.js";
 import { SlidingLatency } from "./latency.js";
 import type { SharedFrame } from "./encoding.js";
 import { FanOut } from "./fanout.js";
+import { Liveness } from "./liveness.js";
 import { createMetrics } from "./metrics.js";
+import { checkedRequestBody } from "./request-check.js";
 import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
 import { requestTransport, routes, type RequestTransport } from "./service.js";
 
@@ -35,19 +37,34 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   const opts: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...partial };
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   redis.on("error", (err: Error) => log.warn("redis error", { err: err.message }));
-  const fanout = new FanOut(opts.redisUrl, redisKeys(opts.redisNamespace).updates);
+  const fanout = new FanOut(opts.redisUrl, redisKeys(opts.redisNamespace).updates, opts.lateAfterMs);
   const metrics = createMetrics();
   const latency = new SlidingLatency(60);
+  const liveness = new Liveness(redis, opts.redisNamespace, opts);
+  const onRejected = (contract: string) => metrics.rejectedContracts.inc({ contract });
+  liveness.onRejected = onRejected;
   fanout.onMessage = (u) => {
     metrics.messagesIn.inc();
     latency.observe(u, nowUs());
+    liveness.observe(u, Date.now());
   };
-  fanout.onSent = (u) => metrics.observe(u);
+  fanout.onSent = (u) => {
+    metrics.observe(u);
+    if (u.late) metrics.lateUpdates.inc();
+  };
   fanout.onDirectWrites = (n) => metrics.messagesOut.inc(n);
+  // One judge per gateway: only changes reach the streams, through the fan-out's ordered path.
+  liveness.onChanges = (changes) => {
+    for (const s of changes) metrics.statusChanges.inc({ state: SymbolState[s.state] });
+    fanout.broadcastStatuses(changes);
+  };
   try {
     await redis.connect();
     await fanout.start();
+    // Every symbol is judged before the first stream asks for its status.
+    await liveness.start();
   } catch (err) {
+    liveness.close();
     redis.disconnect();
     await fanout.close();
     throw QuantCoreError.infra("gateway redis connect", err);
@@ -99,8 +116,15 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       },
     };
   };
-  const marketData = routes({ opts, redis, fanout, metrics });
-  const control = controlPlane({ opts, redis, latency, clientCount: () => fanout.clients.size });
+  const marketData = routes({ opts, redis, fanout, metrics, liveness });
+  const control = controlPlane({
+    opts,
+    redis,
+    latency,
+    clientCount: () => fanout.clients.size,
+    onRejected,
+    unknownSymbols: (symbols) => liveness.unknown(symbols),
+  });
   const router = createConnectRouter({
     interceptors: [authInterceptor({ operators: opts.operatorTokens, bots: opts.botTokens })],
     readMaxBytes: opts.readMaxBytes,
@@ -133,7 +157,16 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         transport.kill();
       },
     });
-    h(universalRequestFromNodeRequest(req, res, undefined, values))
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+    // Undecodable request bytes are the client's fault: INVALID_ARGUMENT, not connect's INTERNAL.
+    uReq.body = checkedRequestBody(
+      uReq.body as AsyncIterable<Uint8Array>,
+      h.method.input,
+      uReq.header.get("content-type") ?? "",
+      uReq.header.get("content-encoding") ?? undefined,
+      opts.readMaxBytes,
+    );
+    h(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {
         // Ended by us for lagging (counted), or the client went away: nothing to report.
@@ -202,6 +235,7 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       if (closed) return;
       closed = true;
       clearInterval(sweep);
+      liveness.close();
       // Stop accepting, let streams end cleanly, then force what is left.
       const done = Promise.all([
         new Promise<void>((r) => h2.close(() => r())),

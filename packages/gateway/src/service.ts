@@ -11,14 +11,13 @@ import {
   type MarketUpdate,
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
-import { QuantCoreError, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
+import { QuantCoreError, SYMBOL_PATTERN, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
-import { SharedUpdate, preEncodedResponse } from "./encoding.js";
+import { SharedStatus, SharedUpdate, preEncodedResponse } from "./encoding.js";
 import { Mailbox, subscriptionKey, type DirectSink, type FanOut } from "./fanout.js";
+import type { Liveness } from "./liveness.js";
 import type { Metrics } from "./metrics.js";
 import { redisKeys, type GatewayOptions } from "./options.js";
-
-const SYMBOL_RE = /^[A-Z0-9]{2,20}$/;
 
 /** The transport of the current request, so a stalled stream can be closed from outside. */
 export interface RequestTransport {
@@ -41,6 +40,7 @@ export interface ServiceDeps {
   redis: Redis;
   fanout: FanOut;
   metrics: Metrics;
+  liveness: Liveness;
 }
 
 function validateSymbols(symbols: string[], max: number): string[] {
@@ -48,13 +48,29 @@ function validateSymbols(symbols: string[], max: number): string[] {
     throw new ConnectError(`at most ${max} symbols per request, got ${symbols.length}`, Code.InvalidArgument);
   }
   for (const s of symbols) {
-    if (!SYMBOL_RE.test(s))
+    if (!SYMBOL_PATTERN.test(s))
       throw new ConnectError(
         `invalid symbol ${JSON.stringify(s.slice(0, 40))}: expected e.g. BTCUSDT`,
         Code.InvalidArgument,
       );
   }
   return [...new Set(symbols)];
+}
+
+/** NOT_FOUND naming every requested symbol outside the gateway's universe. */
+async function requireKnown(liveness: Liveness, symbols: string[]): Promise<void> {
+  let unknown: string[];
+  try {
+    unknown = await liveness.unknown(symbols);
+  } catch (err) {
+    throw toConnectError(QuantCoreError.infra("redis read", err));
+  }
+  if (unknown.length > 0) {
+    throw new ConnectError(
+      `unknown symbol${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}: not in the gateway's universe (see ListSymbols)`,
+      Code.NotFound,
+    );
+  }
 }
 
 async function readState(redis: Redis, ns: string, symbols: string[]): Promise<MarketUpdate[]> {
@@ -136,15 +152,20 @@ const respond = (event: StreamMarketUpdatesResponse["event"]) => create(StreamMa
 const BINARY_CONTENT_TYPE = /^application\/(grpc|grpc-web|connect)(\+proto)?$/i;
 
 export function routes(deps: ServiceDeps) {
-  const { opts, redis, fanout, metrics } = deps;
+  const { opts, redis, fanout, metrics, liveness } = deps;
   const perPeer = new Map<string, number>();
   const snapshots = new SnapshotReader(redis, opts.redisNamespace);
 
   async function* streamMarketUpdates(
-    req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean },
+    req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean; keepaliveIntervalMs: number },
     ctx: HandlerContext,
   ): AsyncGenerator<StreamMarketUpdatesResponse> {
     const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
+    await requireKnown(liveness, symbols);
+    const keepaliveMs =
+      req.keepaliveIntervalMs > 0
+        ? Math.max(opts.minKeepaliveIntervalMs, req.keepaliveIntervalMs)
+        : opts.keepaliveIntervalMs;
     const transport = ctx.values.get(requestTransport);
     const peer = transport?.peer ?? "?";
     if ((perPeer.get(peer) ?? 0) >= opts.maxStreamsPerClient) {
@@ -185,13 +206,24 @@ export function routes(deps: ServiceDeps) {
           : respond({ case: "batch", value: create(MarketUpdateBatchSchema, { updates: g.map((s) => s.update) }) }),
       );
     };
+    /** Right after a snapshot: the status of every requested symbol (unless already sent). */
+    function* statuses(): Generator<StreamMarketUpdatesResponse> {
+      for (const symbol of symbols.length > 0 ? symbols : liveness.symbols()) {
+        const s = new SharedStatus(liveness.statusOf(symbol));
+        if (box.statusSent.get(symbol) === s.key) continue;
+        box.statusSent.set(symbol, s.key);
+        metrics.messagesOut.inc();
+        yield s.response();
+      }
+    }
     try {
       // The snapshot goes out like live updates: one batch when the client allows it.
       for (const m of messagesOf(await snapshots.read(symbols))) yield m;
+      yield* statuses();
       while (!ctx.signal.aborted) {
         // Parked with nothing pending: everything yielded so far is written, so the fan-out may write directly.
         if (sink && box.pending() === 0 && !box.resetReason) box.direct = sink;
-        await box.waitMs(opts.keepaliveIntervalMs, ctx.signal);
+        await box.waitMs(keepaliveMs, ctx.signal);
         box.direct = undefined;
         if (ctx.signal.aborted) break;
         if (box.failure) throw toConnectError(box.failure);
@@ -201,23 +233,39 @@ export function routes(deps: ServiceDeps) {
           sent.clear();
           yield respond({ case: "reset", value: create(StreamResetSchema, { reason }) });
           for (const m of messagesOf(await snapshots.readRetrying(symbols, ctx.signal))) yield m;
+          yield* statuses();
           continue;
         }
         const now = Date.now();
-        const batch = box.take(now);
-        if (batch.length === 0 && box.pending() === 0) {
+        const events = box.takeEvents(now);
+        if (events.length === 0 && box.pending() === 0) {
           // Idle this long (direct writes count): a keepalive, so browsers and proxies keep the stream.
-          if (now - box.lastWriteAtMs >= opts.keepaliveIntervalMs) {
+          if (now - box.lastWriteAtMs >= keepaliveMs) {
             box.lastWriteAtMs = now;
             yield respond({ case: "keepalive", value: create(KeepaliveSchema, { serverTimeUs: nowUs() }) });
           }
           continue;
         }
-        const fresh = batch.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.update.updateId);
-        if (fresh.length > 0) box.lastWriteAtMs = now;
-        for (const m of messagesOf(fresh)) yield m;
+        // Updates and status changes in arrival order: runs of updates (batched when allowed) between statuses.
+        let run: SharedUpdate[] = [];
+        for (let i = 0; i <= events.length; i++) {
+          const e = events[i];
+          if (e instanceof SharedUpdate) {
+            run.push(e);
+            continue;
+          }
+          const fresh = run.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.update.updateId);
+          run = [];
+          if (fresh.length > 0) box.lastWriteAtMs = now;
+          for (const m of messagesOf(fresh)) yield m;
+          if (e) {
+            box.lastWriteAtMs = now;
+            metrics.messagesOut.inc();
+            yield e.response();
+          }
+        }
         // Only rate-capped symbols are pending: wait out the interval instead of spinning.
-        if (batch.length === 0) await sleep(box.minIntervalMs, ctx.signal).catch(() => {});
+        if (events.length === 0) await sleep(box.minIntervalMs, ctx.signal).catch(() => {});
       }
       // Ended by the deadline (or cancellation): say so, rather than finishing with OK.
       throw ConnectError.from(ctx.signal.reason);
@@ -235,9 +283,11 @@ export function routes(deps: ServiceDeps) {
       streamMarketUpdates,
       async getSnapshot(req) {
         const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
+        await requireKnown(liveness, symbols);
         const updates = await readState(redis, opts.redisNamespace, symbols);
         for (const u of updates) u.snapshot = true;
-        return { updates };
+        const statuses = (symbols.length > 0 ? symbols : liveness.symbols()).map((s) => liveness.statusOf(s));
+        return { updates, statuses };
       },
       async listSymbols() {
         try {

@@ -5,7 +5,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import { ControlService, HopTimestampsSchema, MarketUpdateSchema } from "@quantcore/proto";
+import { ControlService, HopTimestampsSchema, MarketDataService, MarketUpdateSchema } from "@quantcore/proto";
 import { nowUs, waitFor } from "@quantcore/runtime";
 import { startRedis, type RedisHandle } from "@quantcore/stack";
 import { createGateway, type Gateway } from "../src/index.js";
@@ -61,7 +61,23 @@ test("no token or an unknown token: UNAUTHENTICATED; a bot token on an operator 
   await assert.rejects(clientWith("bot-secret").startReplay({}), (e) => codeOf(e) === Code.PermissionDenied);
 });
 
+const heartbeat = (shardId: number, updatedAtMs: number, symbols = ["BTCUSDT"]) =>
+  JSON.stringify({
+    shardId,
+    symbols,
+    connected: true,
+    framesPerSecond: 12.5,
+    lastFrameAgeMs: 40,
+    reconnects: 1,
+    resyncs: 2,
+    gaps: 0,
+    rejectedFrames: 3,
+    producerBacklog: 0,
+    updatedAtMs,
+  });
+
 test("an operator's resync reaches ingest's control channel", async () => {
+  await redis.hset(`${ns}:shards`, "2", heartbeat(2, Date.now(), ["ETHUSDT"]));
   const sub = new Redis(redisHandle.url);
   const got: string[] = [];
   sub.on("message", (_c, m) => got.push(m));
@@ -80,23 +96,64 @@ test("an operator's resync reaches ingest's control channel", async () => {
   sub.disconnect();
 });
 
-test("health: shard heartbeats (stale ones flagged), per-layer latency, client count", async () => {
+test("resync of a shard or a symbol nobody serves: NOT_FOUND naming it, and nothing is published", async () => {
+  const sub = new Redis(redisHandle.url);
+  const got: string[] = [];
+  sub.on("message", (_c, m) => got.push(m));
+  await sub.subscribe(`${ns}:control`);
+  try {
+    await assert.rejects(
+      clientWith("op-secret").forceResync({ shardId: 7, wholeShard: true }),
+      (e) => codeOf(e) === Code.NotFound && /shard 7/.test(ConnectError.from(e).rawMessage),
+    );
+    await assert.rejects(
+      clientWith("op-secret").forceResync({ symbol: "BTCUSD" }),
+      (e) => codeOf(e) === Code.NotFound && /BTCUSD\b/.test(ConnectError.from(e).rawMessage),
+    );
+    // A known one still goes through, after the refused ones: nothing else arrived before it.
+    await clientWith("op-secret").forceResync({ shardId: 2, wholeShard: true });
+    await waitFor(() => got.length >= 1, "the valid command");
+    assert.deepEqual(
+      got.map((m) => JSON.parse(m)),
+      [{ type: "resync", shardId: 2 }],
+    );
+  } finally {
+    sub.disconnect();
+  }
+});
+
+test("the bearer scheme is case-insensitive (RFC 7235); the token itself is not", async () => {
+  const withHeader = (value: string) =>
+    createClient(
+      ControlService,
+      createGrpcTransport({
+        baseUrl: gateway.grpcUrl,
+        interceptors: [(next) => (req) => (req.header.set("authorization", value), next(req))],
+      }),
+    );
+  for (const scheme of ["bearer", "BEARER", "Bearer", "bEaReR"])
+    await withHeader(`${scheme} op-secret`).forceResync({ shardId: 2, wholeShard: true });
+  await assert.rejects(
+    withHeader("Bearer OP-SECRET").forceResync({ shardId: 2, wholeShard: true }),
+    (e) => codeOf(e) === Code.Unauthenticated,
+  );
+  await assert.rejects(
+    withHeader("Basic op-secret").forceResync({ shardId: 2, wholeShard: true }),
+    (e) => codeOf(e) === Code.Unauthenticated,
+  );
+  // A prefix of a valid token is not a token.
+  await assert.rejects(
+    withHeader("Bearer op").forceResync({ shardId: 2, wholeShard: true }),
+    (e) => codeOf(e) === Code.Unauthenticated,
+  );
+});
+
+test("health: shard heartbeats (stale ones flagged, malformed ones skipped and counted), per-layer latency, client count", async () => {
   const now = Date.now();
-  const hb = (shardId: number, updatedAtMs: number) =>
-    JSON.stringify({
-      shardId,
-      symbols: ["BTCUSDT"],
-      connected: true,
-      framesPerSecond: 12.5,
-      lastFrameAgeMs: 40,
-      reconnects: 1,
-      resyncs: 2,
-      gaps: 0,
-      rejectedFrames: 3,
-      producerBacklog: 0,
-      updatedAtMs,
-    });
-  await redis.hset(`${ns}:shards`, "0", hb(0, now), "1", hb(1, now - 60_000));
+  await redis.del(`${ns}:shards`);
+  await redis.hset(`${ns}:shards`, "0", heartbeat(0, now), "1", heartbeat(1, now - 60_000));
+  // Not a heartbeat: skipped (and counted), never shown as a shard.
+  await redis.hset(`${ns}:shards`, "9", JSON.stringify({ shardId: "9", symbols: "BTCUSDT" }));
   const t = nowUs();
   const u = create(MarketUpdateSchema, {
     symbol: "BTCUSDT",
@@ -109,17 +166,30 @@ test("health: shard heartbeats (stale ones flagged), per-layer latency, client c
       computePublishUs: t - 1500,
     }),
   });
+  // Market-data streams open while health is watched: the health reports exactly these.
+  const market = createClient(MarketDataService, createGrpcTransport({ baseUrl: gateway.grpcUrl }));
+  const streams = new AbortController();
+  const opened = 3;
+  const ended = Array.from({ length: opened }, async () => {
+    try {
+      for await (const _ of market.streamMarketUpdates({ symbols: [] }, { signal: streams.signal, timeoutMs: 60_000 }));
+    } catch {
+      /* ended by the test */
+    }
+  });
+  await waitFor(() => gateway.clientCount() === opened, "streams registered");
   await redis.publish(`${ns}:updates`, Buffer.from(toBinary(MarketUpdateSchema, u)));
   const client = clientWith("bot-secret");
-  const abort = new AbortController();
   let seen;
-  for await (const res of client.watchPipelineHealth({ intervalMs: 100 }, { signal: abort.signal })) {
+  // The deadline ends the loop if the awaited health never comes.
+  for await (const res of client.watchPipelineHealth({ intervalMs: 100 }, { timeoutMs: 30_000 })) {
     if (res.health?.latency.some((l) => l.count > 0n)) {
       seen = res.health;
       break;
     }
   }
-  abort.abort();
+  streams.abort();
+  await Promise.all(ended);
   assert.ok(seen);
   assert.deepEqual(
     seen.shards.map((s) => [s.shardId, s.connected, s.stale]),
@@ -132,6 +202,8 @@ test("health: shard heartbeats (stale ones flagged), per-layer latency, client c
   const kafka = seen.latency.find((l) => l.layer === "kafka")!;
   assert.equal(kafka.count, 1n);
   assert.ok(Math.abs(kafka.p50Ms - 1.9) < 0.01, `kafka p50 ${kafka.p50Ms}`);
-  assert.ok(seen.clients >= 0);
+  assert.equal(seen.clients, opened, "the streams open while health was read");
+  const metrics = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+  assert.match(metrics, /quantcore_gateway_rejected_contract_values_total\{contract="shards"\} [1-9]/);
   assert.deepEqual(seen.consumerLag, [], "no Kafka configured: no lag rows");
 });

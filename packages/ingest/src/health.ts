@@ -1,5 +1,12 @@
 import { Redis } from "ioredis";
-import { createLogger, redisKeys, type ControlCommand, type ShardHeartbeat } from "@quantcore/runtime";
+import {
+  controlCommandSchema,
+  createLogger,
+  parseJson,
+  redisKeys,
+  type ControlCommand,
+  type ShardHeartbeat,
+} from "@quantcore/runtime";
 import type { IngestStats } from "./service.js";
 
 const log = createLogger("ingest.health");
@@ -15,6 +22,8 @@ export class ShardHealthReporter {
   private timer: NodeJS.Timeout | undefined;
   private lastFrames = 0;
   private lastAtMs = Date.now();
+  /** Control commands refused by their schema (logged). */
+  rejectedCommands = 0;
 
   constructor(
     url: string,
@@ -28,12 +37,18 @@ export class ShardHealthReporter {
     this.sub = new Redis(url, { lazyConnect: true });
     for (const c of [this.redis, this.sub]) c.on("error", () => {});
     this.sub.on("message", (_ch: string, msg: string) => {
+      let cmd: ControlCommand;
       try {
-        const cmd = JSON.parse(msg) as ControlCommand;
-        if (cmd.type === "resync" && (cmd.shardId === undefined || cmd.shardId === this.shardId)) this.onCommand(cmd);
-      } catch {
-        log.warn("ignored malformed control command", { msg: msg.slice(0, 200) });
+        cmd = parseJson(controlCommandSchema, msg, "control command");
+      } catch (err) {
+        this.rejectedCommands++;
+        log.warn("ignored malformed control command", {
+          err: err instanceof Error ? err.message : String(err),
+          rejected: this.rejectedCommands,
+        });
+        return;
       }
+      if (cmd.shardId === undefined || cmd.shardId === this.shardId) this.onCommand(cmd);
     });
   }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_PRODUCER_OPTIONS } from "./producer.js";
 import { TOP30_USDT } from "./universe.js";
 
 export type StreamMode = "diff" | "partial";
@@ -38,6 +39,14 @@ export interface IngestOptions {
   maxRecordsPerBatch: number;
   /** Least time between two produce requests: batches records under load (adds at most this much latency). */
   minSendIntervalMs: number;
+  /**
+   * Most bytes of one partition's records per produce request, and the most one dead letter may
+   * take: keep it below the broker's `message.max.bytes` (1 MiB + 12 by default), which Kafka
+   * applies to each partition's record batch.
+   */
+  maxPartitionBatchBytes: number;
+  /** Most bytes of records per produce request, all partitions together. */
+  maxRequestBytes: number;
   maxFrameBytes: number;
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
@@ -52,7 +61,9 @@ export interface IngestOptions {
   maxConnectionAttemptsPer5Min: number;
   /** Raw frames that failed validation go here; `{topic}` stands for kafkaTopic ("" = none). */
   deadLetterTopic: string;
+  /** Dead letters wait in a queue of their own, bounded in count and bytes; beyond it they are dropped (counted). */
   maxQueuedDeadLetters: number;
+  maxQueuedDeadLetterBytes: number;
   /** Redis for heartbeats and operator commands (control plane); "" = none. */
   redisUrl: string;
   redisNamespace: string;
@@ -75,10 +86,12 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   kafkaTopic: "order_book",
   kafkaClientId: "quantcore-ingest",
   kafkaPartitions: 30,
-  maxQueuedRecords: 100_000,
+  maxQueuedRecords: DEFAULT_PRODUCER_OPTIONS.maxQueuedRecords,
   flushTimeoutMs: 5_000,
-  maxRecordsPerBatch: 2_000,
-  minSendIntervalMs: 1,
+  maxRecordsPerBatch: DEFAULT_PRODUCER_OPTIONS.maxRecordsPerBatch,
+  minSendIntervalMs: DEFAULT_PRODUCER_OPTIONS.minSendIntervalMs,
+  maxPartitionBatchBytes: DEFAULT_PRODUCER_OPTIONS.maxPartitionBatchBytes,
+  maxRequestBytes: DEFAULT_PRODUCER_OPTIONS.maxRequestBytes,
   maxFrameBytes: 1 << 20,
   reconnectInitialDelayMs: 250,
   reconnectMaxDelayMs: 30_000,
@@ -87,6 +100,7 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   maxConnectionAttemptsPer5Min: 30,
   deadLetterTopic: "{topic}.dlq",
   maxQueuedDeadLetters: 10_000,
+  maxQueuedDeadLetterBytes: 16 << 20,
   redisUrl: "",
   redisNamespace: "qc",
   heartbeatIntervalMs: 1_000,

@@ -12,6 +12,8 @@ export interface RecordFields {
   bids: Level[];
   asks: Level[];
   shardId: number;
+  /** Book epoch of the build this record belongs to (book.proto `book_epoch`). */
+  bookEpoch: number;
 }
 
 const toLevels = (levels: Level[]) => levels.map(([price, quantity]) => ({ price, quantity }));
@@ -29,6 +31,7 @@ export function encodeBookUpdate(f: RecordFields): Uint8Array {
     bids: toLevels(f.bids),
     asks: toLevels(f.asks),
     shardId: f.shardId,
+    bookEpoch: BigInt(f.bookEpoch),
   });
 }
 

@@ -17,6 +17,8 @@ import {
   USDM_DEPTH_LIMITS,
   type IngestOptions,
 } from "./options.js";
+import { BookStamps } from "./book-stamps.js";
+import { DeadLetterQueue } from "./dead-letter.js";
 import { BatchingProducer } from "./producer.js";
 import { BookUpdateKind, encodeBookUpdate } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
@@ -42,6 +44,14 @@ export interface IngestStats {
   /** Raw frames written to the dead-letter topic, and those dropped because its queue was full. */
   deadLettered: number;
   deadLetterDropped: number;
+  /** Dead letters cut to fit Kafka's record limit (marked `qc-truncated`). */
+  deadLetterTruncated: number;
+  deadLetterBacklog: number;
+  /**
+   * Records Kafka refused for good (never retried), by kafkajs error type: `orderBook` ones
+   * cost their book a rebuild (RESET), `deadLetter` ones are lost.
+   */
+  produceDropped: { orderBook: Partial<Record<string, number>>; deadLetter: Partial<Record<string, number>> };
   /** Diffs dropped while Kafka was backed up; their books are rebuilt once it drains. */
   droppedWhileBackedUp: number;
   rejected: Partial<Record<RejectReason | "unknown_symbol" | "binary", number>>;
@@ -62,17 +72,6 @@ export function combinedStreamUrl(wsBaseUrl: string, symbols: string[], mode: In
   const suffix = mode === "diff" ? "@depth@100ms" : "@depth20@100ms";
   const streams = symbols.map((s) => s.toLowerCase() + suffix).join("/");
   return `${wsBaseUrl.replace(/\/+$/, "")}/stream?streams=${streams}`;
-}
-
-const STREAM_SYMBOL_RE = /"stream"\s*:\s*"([a-z0-9]{1,30})@/;
-const PAYLOAD_SYMBOL_RE = /"s"\s*:\s*"([A-Z0-9]{1,30})"/;
-
-/** Best-effort symbol of a frame that failed validation: the key of its dead-letter record. */
-export function symbolOfRaw(raw: string): string {
-  const head = raw.slice(0, 4096);
-  const m = STREAM_SYMBOL_RE.exec(head);
-  if (m) return m[1]!.toUpperCase();
-  return PAYLOAD_SYMBOL_RE.exec(head)?.[1] ?? "";
 }
 
 export function deadLetterTopicOf(o: Pick<IngestOptions, "deadLetterTopic" | "kafkaTopic">): string {
@@ -97,6 +96,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
   const symbols = new Set(opts.symbols);
   const syncs = new Map(opts.symbols.map((s) => [s, new BookSync(s, { mode: opts.market })]));
   const lastPublishedId = new Map<string, number>();
+  const stamps = new BookStamps();
   const counters = {
     frames: 0,
     published: 0,
@@ -105,8 +105,6 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     stale: 0,
     rotations: 0,
     forcedHandovers: 0,
-    deadLettered: 0,
-    deadLetterDropped: 0,
     droppedWhileBackedUp: 0,
     lastFrameAtMs: 0,
   };
@@ -124,30 +122,29 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     });
   let producer: Producer | undefined;
   let batcher: BatchingProducer | undefined;
-  let deadLetters: BatchingProducer | undefined;
+  const producerOptions = {
+    maxQueuedRecords: opts.maxQueuedRecords,
+    maxRecordsPerBatch: opts.maxRecordsPerBatch,
+    minSendIntervalMs: opts.minSendIntervalMs,
+    maxPartitionBatchBytes: opts.maxPartitionBatchBytes,
+    maxRequestBytes: opts.maxRequestBytes,
+  };
+  const deadLetters = opts.deadLetterTopic
+    ? new DeadLetterQueue(kafka, {
+        topic: deadLetterTopicOf(opts),
+        shardId: opts.shardId,
+        maxBatchBytes: opts.maxPartitionBatchBytes,
+        maxQueuedRecords: opts.maxQueuedDeadLetters,
+        maxQueuedBytes: opts.maxQueuedDeadLetterBytes,
+        producer: producerOptions,
+      })
+    : undefined;
 
   /** Counts a refused frame and keeps its raw text on the dead-letter topic for inspection. */
   const reject = (reason: keyof IngestStats["rejected"], detail: string, raw?: string, receiveUs = nowUs()) => {
     rejected[reason] = (rejected[reason] ?? 0) + 1;
     log.debug("rejected frame", { reason, detail: detail.slice(0, 200) });
-    if (raw === undefined || !deadLetters) return;
-    const symbol = symbolOfRaw(raw);
-    const accepted = deadLetters.enqueue({
-      symbol,
-      message: {
-        key: symbol || null,
-        // An oversize frame keeps only its head: the reason and size say the rest.
-        value: Buffer.from(raw.length > opts.maxFrameBytes ? raw.slice(0, opts.maxFrameBytes) : raw),
-        headers: {
-          "qc-reason": reason,
-          "qc-detail": detail.slice(0, 500),
-          "qc-shard": String(opts.shardId),
-          "qc-receive-us": String(receiveUs),
-          "qc-length": String(raw.length),
-        },
-      },
-    });
-    if (accepted) counters.deadLettered++;
+    if (raw !== undefined) deadLetters?.write(raw, { reason, detail, shardId: opts.shardId, receiveUs });
   };
 
   const resync = (symbol: string) => {
@@ -182,6 +179,8 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     receiveUs: number,
   ) => {
     if (!batcher) return;
+    // A RESET starts a new build of the book: a new epoch, carried by every later record of it.
+    const bookEpoch = kind === BookUpdateKind.RESET ? stamps.newEpoch(symbol) : stamps.epoch(symbol);
     const top = book.top(opts.publishDepth);
     const value = encodeBookUpdate({
       symbol,
@@ -194,6 +193,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       bids: top.bids,
       asks: top.asks,
       shardId: opts.shardId,
+      bookEpoch,
     });
     const accepted = batcher.enqueue({
       symbol,
@@ -231,9 +231,9 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       const res = sync.onSnapshot(parsed.value);
       if (res.type === "synced") {
         fetcher.succeeded(symbol);
-        const last = res.applied.at(-1);
         // A reset marker: consumers drop what they hold for the symbol and start from this book.
-        publish(symbol, BookUpdateKind.RESET, res.book, parsed.value.lastUpdateId, last?.eventTimeMs ?? 0, nowUs());
+        const eventTimeMs = stamps.resetEventTimeMs(symbol, res.applied);
+        publish(symbol, BookUpdateKind.RESET, res.book, parsed.value.lastUpdateId, eventTimeMs, nowUs());
         log.info("book synced", { symbol, updateId: res.book.updateId, buffered: res.applied.length });
       } else {
         log.info("snapshot not usable yet; refetching", { symbol, reason: res.reason });
@@ -245,6 +245,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
   const onDiff = (ev: DepthDiff, receiveUs: number, raw: string) => {
     const sync = syncs.get(ev.symbol);
     if (!sync) return reject("unknown_symbol", ev.symbol, raw, receiveUs);
+    stamps.sawEvent(ev.symbol, ev.eventTimeMs);
     if (stillBackedUp(ev.symbol)) return;
     const res = sync.onDiff(ev);
     switch (res.type) {
@@ -447,19 +448,9 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       } catch (err) {
         throw QuantCoreError.infra("kafka connect", err);
       }
-      batcher = new BatchingProducer(producer, opts.kafkaTopic, opts, onBackedUp);
-      if (opts.deadLetterTopic) {
-        deadLetters = new BatchingProducer(
-          producer,
-          deadLetterTopicOf(opts),
-          {
-            maxQueuedRecords: opts.maxQueuedDeadLetters,
-            maxRecordsPerBatch: opts.maxRecordsPerBatch,
-            minSendIntervalMs: opts.minSendIntervalMs,
-          },
-          () => counters.deadLetterDropped++,
-        );
-      }
+      // A record Kafka refuses for good costs its book a rebuild, like one the backlog refused.
+      batcher = new BatchingProducer(producer, opts.kafkaTopic, producerOptions, onBackedUp);
+      await deadLetters?.start();
       stopped = false;
       current.start();
       await health?.start(opts.heartbeatIntervalMs);
@@ -472,7 +463,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       await health?.stop();
       fetcher.close();
       await Promise.all([current.stop(), h?.next.stop()]);
-      await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.close(opts.flushTimeoutMs)]);
+      await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.stop(opts.flushTimeoutMs)]);
       // Bounded: a broker that stopped answering must not hold the process.
       if (producer && !(await settlesWithin(producer.disconnect(), opts.flushTimeoutMs)))
         log.warn("kafka producer disconnect timed out");
@@ -480,10 +471,16 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     stats() {
       let synced = 0;
       for (const s of syncs.values()) if (s.state === "synced") synced++;
+      const dl = deadLetters?.stats();
       return {
         shardId: opts.shardId,
         connected: current.isOpen(),
         ...counters,
+        deadLettered: dl?.written ?? 0,
+        deadLetterDropped: dl?.dropped ?? 0,
+        deadLetterTruncated: dl?.truncated ?? 0,
+        deadLetterBacklog: dl?.backlog ?? 0,
+        produceDropped: { orderBook: { ...batcher?.stats.dropped }, deadLetter: dl?.undeliverable ?? {} },
         reconnects: reconnectsBefore + current.stats.reconnects,
         snapshotRequests: fetcher.stats.requests,
         rejected: { ...rejected },

@@ -1,4 +1,6 @@
-// Names and shapes several services share through Redis (docs/contracts.md), defined once.
+// Names and shapes several services share through Redis (docs/contracts.md), defined once, with
+// the schema each JSON value is parsed with (a reader never trusts a cast).
+import { s, type Infer } from "./schema.js";
 
 export function redisKeys(namespace: string) {
   return {
@@ -21,36 +23,48 @@ export function redisKeys(namespace: string) {
   } as const;
 }
 
-/** What each ingest shard reports every second. */
-export interface ShardHeartbeat {
-  shardId: number;
-  symbols: string[];
-  connected: boolean;
-  framesPerSecond: number;
-  lastFrameAgeMs: number;
-  reconnects: number;
-  resyncs: number;
-  gaps: number;
-  rejectedFrames: number;
-  producerBacklog: number;
-  updatedAtMs: number;
-}
+/** Uppercase Binance symbol, e.g. BTCUSDT. */
+export const SYMBOL_PATTERN = /^[A-Z0-9]{2,20}$/;
 
-/** What each compute instance reports every second (`<ns>:compute`, field = instance id). */
-export interface ComputeHeartbeat {
-  instanceId: string;
-  /** Partitions of the topic assigned to this instance. */
-  partitions: number[];
-  updatedAtMs: number;
-  /** Records consumed per second since the previous heartbeat. */
-  recordsPerSecond: number;
+const count = () => s.number({ int: true, min: 0 });
+
+/** What each ingest shard reports every second. */
+export const shardHeartbeatSchema = s.object({
+  shardId: count(),
+  symbols: s.array(s.string({ pattern: SYMBOL_PATTERN })),
+  connected: s.boolean(),
+  framesPerSecond: s.number({ min: 0 }),
+  /** -1 = no frame yet. */
+  lastFrameAgeMs: s.number({ min: -1 }),
+  reconnects: count(),
+  resyncs: count(),
+  gaps: count(),
+  rejectedFrames: count(),
+  producerBacklog: count(),
+  updatedAtMs: s.number({ min: 0 }),
+});
+export type ShardHeartbeat = Infer<typeof shardHeartbeatSchema>;
+
+/** What each compute instance reports every second (field = instanceId). */
+export const computeHeartbeatSchema = s.object({
+  instanceId: s.string({ minLength: 1 }),
+  /** Kafka partitions of the topic currently assigned to the instance. */
+  partitions: s.array(count()),
+  updatedAtMs: s.number({ min: 0 }),
+  recordsPerSecond: s.number({ min: 0 }),
   /** Records in its partitions not yet written to Redis (high watermark - written offset). */
-  lagRecords: number;
-}
+  lagRecords: s.number({ min: 0 }),
+});
+export type ComputeHeartbeat = Infer<typeof computeHeartbeatSchema>;
 
 /** An operator command for ingest: rebuild one symbol's book, or every book of one shard. */
-export interface ControlCommand {
-  type: "resync";
-  symbol?: string;
-  shardId?: number;
-}
+export const controlCommandSchema = s.refine(
+  s.object({
+    type: s.literal("resync"),
+    symbol: s.optional(s.string({ pattern: SYMBOL_PATTERN })),
+    shardId: s.optional(count()),
+  }),
+  (c) =>
+    (c.symbol === undefined) === (c.shardId === undefined) ? "give exactly one of symbol and shardId" : undefined,
+);
+export type ControlCommand = Infer<typeof controlCommandSchema>;

@@ -13,5 +13,16 @@ export {
 export { nowUs } from "./clock.js";
 export { EnvReader } from "./env.js";
 export { createLogger, type LogLevel, type Logger } from "./log.js";
-export { redisKeys, type ComputeHeartbeat, type ControlCommand, type ShardHeartbeat } from "./contracts.js";
+export {
+  SYMBOL_PATTERN,
+  computeHeartbeatSchema,
+  controlCommandSchema,
+  redisKeys,
+  shardHeartbeatSchema,
+  type ComputeHeartbeat,
+  type ControlCommand,
+  type ShardHeartbeat,
+} from "./contracts.js";
+export { SchemaError, checkValue, parseJson, s, type Infer, type Schema } from "./schema.js";
 export { stopOnSignals } from "./lifecycle.js";
+export { noDelaySocketFactory } from "./sockets.js";

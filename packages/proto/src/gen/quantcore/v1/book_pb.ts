@@ -41,9 +41,8 @@ export type BookUpdate = Message<"quantcore.v1.BookUpdate"> & {
   updateId: bigint;
 
   /**
-   * First update id covered by this record (`U` of the first diff it folds in). For a RESET
-   * built from a snapshot alone it equals update_id; a RESET that folded buffered diffs
-   * carries the first folded diff's `U`.
+   * First update id covered by this record: the diff's `U` for an UPDATE; for a RESET, the
+   * snapshot's `lastUpdateId` (the book before any buffered diff it folded).
    *
    * @generated from field: uint64 first_update_id = 4;
    */
@@ -51,9 +50,10 @@ export type BookUpdate = Message<"quantcore.v1.BookUpdate"> & {
 
   /**
    * Exchange event time `E`, milliseconds since the Unix epoch. A RESET carries the latest
-   * `E` among the diffs it folded, else that of the first diff applied after it. 0 only when
-   * the exchange gave none (then consumers fall back to the last exchange time they saw for
-   * the symbol, never to a wall clock; see docs/signals.md).
+   * `E` among the diffs it folded; if it folded none, the latest `E` among the diffs ingest
+   * received for the symbol so far (buffered and dropped ones count). 0 only when none is
+   * known (then consumers fall back to the last exchange time they saw for the symbol, never
+   * to a wall clock; see docs/signals.md).
    *
    * @generated from field: double exchange_event_time_ms = 5;
    */
