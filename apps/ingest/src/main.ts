@@ -51,6 +51,8 @@ const options = {
   // Optional: heartbeats and operator commands for the control plane.
   redisUrl: env.string("REDIS_URL", ""),
   redisNamespace: env.string("REDIS_NAMESPACE", DEFAULT_INGEST_OPTIONS.redisNamespace),
+  // Test-only (the fault suite): a file that gets one line per record Kafka acknowledged.
+  ackLogFile: env.string("INGEST_ACK_LOG", DEFAULT_INGEST_OPTIONS.ackLogFile),
 };
 env.done();
 if (shardId >= shardCount) {

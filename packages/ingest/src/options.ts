@@ -68,6 +68,8 @@ export interface IngestOptions {
   redisUrl: string;
   redisNamespace: string;
   heartbeatIntervalMs: number;
+  /** Test-only: append one line per record Kafka acknowledged to this file (see ack-log.ts); "" = off. */
+  ackLogFile: string;
 }
 
 export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
@@ -104,6 +106,7 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   redisUrl: "",
   redisNamespace: "qc",
   heartbeatIntervalMs: 1_000,
+  ackLogFile: "",
 });
 
 /** REST request weight of a depth snapshot by limit: spot since 2023-10-19, USD-M per its docs. */

@@ -1,4 +1,4 @@
-import type { Message, Producer } from "kafkajs";
+import type { Message, Producer, RecordMetadata } from "kafkajs";
 import { QuantCoreError, backoffDelayMs, createLogger, settlesWithin, sleep } from "@quantcore/runtime";
 import { classifyProduceError } from "./produce-errors.js";
 import { RECORD_BATCH_OVERHEAD_BYTES, recordBytes } from "./record-size.js";
@@ -29,6 +29,8 @@ export interface BatchingProducerOptions {
   /** Backoff (full jitter) between attempts after a retriable failure. */
   retryInitialDelayMs: number;
   retryMaxDelayMs: number;
+  /** Hears every request Kafka acknowledged (the test-only ack log); absent = nobody. */
+  onAcked?: (messages: Message[], metadata: RecordMetadata[]) => void;
 }
 
 export const DEFAULT_PRODUCER_OPTIONS: Readonly<BatchingProducerOptions> = Object.freeze({
@@ -188,7 +190,8 @@ export class BatchingProducer {
       const messages = new Array<Message>(n);
       for (let i = 0; i < n; i++) messages[i] = this.queue[i]!.message;
       try {
-        await this.producer.send({ topic: this.topic, acks: -1, messages });
+        const metadata = await this.producer.send({ topic: this.topic, acks: -1, messages });
+        this.opts.onAcked?.(messages, metadata);
         this.take(n);
         this.stats.sent += n;
         this.stats.batches++;

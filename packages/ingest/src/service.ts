@@ -19,6 +19,7 @@ import {
 } from "./options.js";
 import { BookStamps } from "./book-stamps.js";
 import { DeadLetterQueue } from "./dead-letter.js";
+import { openAckLog, type AckLog } from "./ack-log.js";
 import { BatchingProducer } from "./producer.js";
 import { BookUpdateKind, encodeBookUpdate } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
@@ -122,6 +123,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     });
   let producer: Producer | undefined;
   let batcher: BatchingProducer | undefined;
+  let ackLog: AckLog | undefined;
   const producerOptions = {
     maxQueuedRecords: opts.maxQueuedRecords,
     maxRecordsPerBatch: opts.maxRecordsPerBatch,
@@ -449,7 +451,13 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
         throw QuantCoreError.infra("kafka connect", err);
       }
       // A record Kafka refuses for good costs its book a rebuild, like one the backlog refused.
-      batcher = new BatchingProducer(producer, opts.kafkaTopic, producerOptions, onBackedUp);
+      ackLog = opts.ackLogFile ? openAckLog(opts.ackLogFile) : undefined;
+      batcher = new BatchingProducer(
+        producer,
+        opts.kafkaTopic,
+        { ...producerOptions, onAcked: ackLog?.onAcked },
+        onBackedUp,
+      );
       await deadLetters?.start();
       stopped = false;
       current.start();
@@ -464,6 +472,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       fetcher.close();
       await Promise.all([current.stop(), h?.next.stop()]);
       await Promise.all([batcher?.close(opts.flushTimeoutMs), deadLetters?.stop(opts.flushTimeoutMs)]);
+      ackLog?.close();
       // Bounded: a broker that stopped answering must not hold the process.
       if (producer && !(await settlesWithin(producer.disconnect(), opts.flushTimeoutMs)))
         log.warn("kafka producer disconnect timed out");
