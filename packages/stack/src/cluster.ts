@@ -19,6 +19,12 @@ export interface ClusterOptions extends KafkaOptions {
   nodes: number;
   replicationFactor: number;
   minInsyncReplicas: number;
+  /**
+   * A second client listener per node (PROXIED) that advertises another port, where the caller
+   * runs a proxy to the node's PROXIED port: clients bootstrapped there (and only they) reach every
+   * broker through the proxies, so a test can cut them off from Kafka.
+   */
+  proxiedListener: boolean;
 }
 
 export const DEFAULT_CLUSTER_OPTIONS: Readonly<ClusterOptions> = Object.freeze({
@@ -27,6 +33,7 @@ export const DEFAULT_CLUSTER_OPTIONS: Readonly<ClusterOptions> = Object.freeze({
   nodes: 3,
   replicationFactor: 3,
   minInsyncReplicas: 2,
+  proxiedListener: false,
 });
 
 export interface ClusterNode {
@@ -35,6 +42,8 @@ export interface ClusterNode {
   /** The running JVM; replaced by restart(). */
   pid: number;
   logFile: string;
+  /** With proxiedListener: the node's PROXIED listener, and the port it advertises (the proxy's). */
+  proxied?: { port: number; advertisedPort: number };
 }
 
 export interface ClusterHandle {
@@ -69,6 +78,7 @@ interface NodeSpec {
   nodeId: number;
   port: number;
   controllerPort: number;
+  proxied?: { port: number; advertisedPort: number };
   props: string;
   logFile: string;
 }
@@ -78,10 +88,12 @@ function properties(n: NodeSpec, voters: string, dataDir: string, o: ClusterOpti
     "process.roles=broker,controller",
     `node.id=${n.nodeId}`,
     `controller.quorum.voters=${voters}`,
-    `listeners=PLAINTEXT://127.0.0.1:${n.port},CONTROLLER://127.0.0.1:${n.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${n.port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${n.port},CONTROLLER://127.0.0.1:${n.controllerPort}` +
+      (n.proxied ? `,PROXIED://127.0.0.1:${n.proxied.port}` : ""),
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${n.port}` +
+      (n.proxied ? `,PROXIED://127.0.0.1:${n.proxied.advertisedPort}` : ""),
     "controller.listener.names=CONTROLLER",
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" + (n.proxied ? ",PROXIED:PLAINTEXT" : ""),
     "inter.broker.listener.name=PLAINTEXT",
     `log.dirs=${dataDir}`,
     "num.partitions=1",
@@ -113,10 +125,12 @@ export async function startKafkaCluster(opts: Partial<ClusterOptions> = {}): Pro
   for (let i = 1; i <= o.nodes; i++) {
     const port = await freePort();
     const controllerPort = await freePort();
+    const proxied = o.proxiedListener ? { port: await freePort(), advertisedPort: await freePort() } : undefined;
     specs.push({
       nodeId: i,
       port,
       controllerPort,
+      proxied,
       props: path.join(runDir, `node-${i}`, "server.properties"),
       logFile: path.join(logDir, `kafka-${port}.log`),
     });
@@ -142,7 +156,13 @@ export async function startKafkaCluster(opts: Partial<ClusterOptions> = {}): Pro
     }
   }
   const brokers = specs.map((n) => `127.0.0.1:${n.port}`);
-  const nodes: ClusterNode[] = specs.map((n) => ({ nodeId: n.nodeId, port: n.port, pid: 0, logFile: n.logFile }));
+  const nodes: ClusterNode[] = specs.map((n) => ({
+    nodeId: n.nodeId,
+    port: n.port,
+    pid: 0,
+    logFile: n.logFile,
+    proxied: n.proxied,
+  }));
   const launch = (n: NodeSpec): number => {
     const pid = startDaemon(
       "java",
