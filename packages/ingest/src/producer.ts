@@ -49,6 +49,8 @@ export interface BatchingProducerStats {
   batches: number;
   refused: number;
   sendErrors: number;
+  /** Records of a resolved send that Kafka's answer did not cover (sent again). */
+  unconfirmed: number;
   /** Records Kafka refused for good (never retried), by kafkajs error type. */
   dropped: Partial<Record<string, number>>;
 }
@@ -82,7 +84,14 @@ export class BatchingProducer {
   private suspect = 0;
   private probe = Infinity;
   private readonly opts: BatchingProducerOptions;
-  readonly stats: BatchingProducerStats = { sent: 0, batches: 0, refused: 0, sendErrors: 0, dropped: {} };
+  readonly stats: BatchingProducerStats = {
+    sent: 0,
+    batches: 0,
+    refused: 0,
+    sendErrors: 0,
+    unconfirmed: 0,
+    dropped: {},
+  };
 
   constructor(
     private readonly producer: Producer,
@@ -186,13 +195,28 @@ export class BatchingProducer {
       const waitMs = this.lastSendAtMs + this.opts.minSendIntervalMs - performance.now();
       if (waitMs > 0) await sleep(waitMs);
       this.lastSendAtMs = performance.now();
-      const n = this.nextBatchSize();
+      let n = this.nextBatchSize();
       const messages = new Array<Message>(n);
       for (let i = 0; i < n; i++) messages[i] = this.queue[i]!.message;
       try {
         const metadata = await this.producer.send({ topic: this.topic, acks: -1, messages });
-        this.opts.onAcked?.(messages, metadata);
-        this.take(n);
+        const sent = this.take(n);
+        const missing = unconfirmed(sent, metadata);
+        if (missing.length > 0) {
+          // kafkajs can resolve a send without writing some partitions (a retry after a leader
+          // change skips a broker that already answered: tulios/kafkajs#1303). Not acknowledged
+          // = not sent: those records go back to the head, in order, and are sent again.
+          this.queue.unshift(...missing);
+          for (const e of missing) this.queuedBytes += e.bytes;
+          this.stats.unconfirmed += missing.length;
+          log.warn("kafka acknowledged a request without some of its partitions; re-sending them", {
+            topic: this.topic,
+            records: missing.length,
+          });
+        }
+        const acked = missing.length === 0 ? messages : sent.filter((e) => !missing.includes(e)).map((e) => e.message);
+        this.opts.onAcked?.(acked, metadata);
+        n -= missing.length;
         this.stats.sent += n;
         this.stats.batches++;
         this.suspect = Math.max(0, this.suspect - n);
@@ -236,4 +260,14 @@ export class BatchingProducer {
     this.inFlight = false;
     for (const resolve of this.idle.splice(0)) resolve();
   }
+}
+
+/**
+ * Records of an explicit partition that the send's answer does not acknowledge (no entry for
+ * the partition, or an error code). Records without an explicit partition cannot be matched and
+ * count as acknowledged.
+ */
+function unconfirmed(sent: Entry[], metadata: RecordMetadata[]): Entry[] {
+  const ok = new Set(metadata.filter((m) => m.errorCode === 0).map((m) => m.partition));
+  return sent.filter((e) => e.message.partition !== undefined && !ok.has(e.message.partition));
 }

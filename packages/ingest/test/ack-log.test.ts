@@ -65,3 +65,46 @@ test("BatchingProducer hands each acknowledged request to the ack log, which wri
     ],
   );
 });
+
+test("a send that resolves without some partitions' acknowledgement (kafkajs after a leader change) re-sends those records; only acknowledged ones are logged", async () => {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "acklog-")), "acks.jsonl");
+  const log = openAckLog(file);
+  const requests: number[][] = [];
+  const producer = {
+    send: async (r: ProducerRecord): Promise<RecordMetadata[]> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const parts = [...new Set(r.messages.map((m) => m.partition!))];
+      requests.push(parts);
+      // The first answer leaves partition 2 out, as kafkajs's retry does when its leader moved
+      // to a broker that had already answered.
+      const answered = requests.length === 1 ? parts.filter((p) => p !== 2) : parts;
+      return answered.map((p) => ({
+        topicName: "t",
+        partition: p,
+        errorCode: 0,
+        baseOffset: String(10 * requests.length),
+      }));
+    },
+  } as unknown as Producer;
+  const batcher = new BatchingProducer(producer, "t", { onAcked: log.onAcked }, () => {});
+  batcher.enqueue({ symbol: "BTCUSDT", message: record("BTCUSDT", 11, 1) });
+  batcher.enqueue({ symbol: "ETHUSDT", message: record("ETHUSDT", 21, 2) });
+  batcher.enqueue({ symbol: "ETHUSDT", message: record("ETHUSDT", 22, 2) });
+  await batcher.flush();
+  log.close();
+  assert.deepEqual(requests, [[1, 2], [2]]);
+  assert.equal(batcher.stats.sent, 3);
+  assert.equal(batcher.stats.unconfirmed, 2);
+  const lines = readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { id: string; offset: string });
+  assert.deepEqual(
+    lines.map((l) => [l.id, l.offset]),
+    [
+      ["11", "10"],
+      ["21", "20"],
+      ["22", "21"],
+    ],
+  );
+});

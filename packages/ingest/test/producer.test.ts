@@ -36,7 +36,13 @@ function fakeProducer(fail: (messages: Message[]) => Error | undefined) {
       const err = fail(r.messages);
       if (err) throw asSent(err);
       for (const m of r.messages) delivered.push(String(m.value));
-      return [];
+      // As kafkajs answers acks=all: one entry per partition written.
+      return [...new Set(r.messages.map((m) => m.partition ?? 0))].map((partition) => ({
+        topicName: r.topic,
+        partition,
+        errorCode: 0,
+        baseOffset: "0",
+      }));
     },
   } as unknown as Producer;
   return { producer, delivered, requests };
