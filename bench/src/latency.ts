@@ -49,6 +49,7 @@ const gateway = await createGateway({
   redisNamespace: `bench${run}`,
   grpcPort: 0,
   httpPort: 0,
+  universe: symbols,
 });
 await ingest.start();
 await compute.start();

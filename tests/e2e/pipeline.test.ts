@@ -61,7 +61,13 @@ before(async () => {
     redisUrl,
     redisNamespace: `e2e${run}`,
   });
-  gateway = await createGateway({ redisUrl, redisNamespace: `e2e${run}`, grpcPort: 0, httpPort: 0 });
+  gateway = await createGateway({
+    redisUrl,
+    redisNamespace: `e2e${run}`,
+    grpcPort: 0,
+    httpPort: 0,
+    universe: [...SYMBOLS],
+  });
   await ingest.start();
   await compute.start();
 });

@@ -1,13 +1,13 @@
 import type { ReactNode } from "react";
+import "./globals.css";
 
 export const metadata = { title: "QuantCore", description: "Live order book imbalance" };
+export const viewport = { width: "device-width", initialScale: 1 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body style={{ fontFamily: "system-ui, sans-serif", margin: 0, background: "#0b0f14", color: "#e6edf3" }}>
-        {children}
-      </body>
+      <body>{children}</body>
     </html>
   );
 }

@@ -4,6 +4,7 @@ import {
   QuantCoreError,
   backoffDelayMs,
   createLogger,
+  noDelaySocketFactory,
   nowUs,
   settlesWithin,
   sleep,
@@ -50,7 +51,13 @@ export function createComputeService(
 ): ComputeService {
   const opts: ComputeOptions = { ...DEFAULT_COMPUTE_OPTIONS, ...partial };
   const kafka =
-    deps.kafka ?? new Kafka({ clientId: opts.kafkaClientId, brokers: opts.kafkaBrokers, logLevel: logLevel.WARN });
+    deps.kafka ??
+    new Kafka({
+      clientId: opts.kafkaClientId,
+      brokers: opts.kafkaBrokers,
+      logLevel: logLevel.WARN,
+      socketFactory: noDelaySocketFactory,
+    });
   const writer = new RedisStateWriter(opts.redisUrl, opts.redisNamespace);
   const engine = new SignalEngine(opts);
   const counters = { records: 0, badRecords: 0, rewrites: 0 };

@@ -8,7 +8,7 @@ import {
   type PartialDepth,
   type RejectReason,
 } from "@quantcore/core";
-import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
+import { createLogger, noDelaySocketFactory, nowUs, QuantCoreError, settlesWithin } from "@quantcore/runtime";
 import { StreamConnection } from "./connection.js";
 import { RollingWindowLimit } from "./limits.js";
 import {
@@ -120,6 +120,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       clientId: `${opts.kafkaClientId}-${opts.shardId}`,
       brokers: opts.kafkaBrokers,
       logLevel: logLevel.WARN,
+      socketFactory: noDelaySocketFactory,
     });
   let producer: Producer | undefined;
   let batcher: BatchingProducer | undefined;
