@@ -86,7 +86,26 @@ const is =
   <T>(m: unknown): m is T =>
     (m as { kind?: string })?.kind === kind;
 
+interface Started {
+  cluster?: ClusterHandle;
+  redis?: RedisHandle;
+  proxies: TcpProxy[];
+}
+
+/** Starts everything; if any step fails, stops what was started before rethrowing. */
 export async function startTopology(s: TopologySettings): Promise<Topology> {
+  const started: Started = { proxies: [] };
+  try {
+    return await build(s, started);
+  } catch (err) {
+    await stopAll(15_000);
+    await Promise.all(started.proxies.map((p) => p.close()));
+    await Promise.all([started.redis?.stop(), started.cluster?.stop()]);
+    throw err;
+  }
+}
+
+async function build(s: TopologySettings, started: Started): Promise<Topology> {
   const run = Date.now().toString(36);
   const topic = "order_book";
   const namespace = `chaos${run}`;
@@ -97,6 +116,7 @@ export async function startTopology(s: TopologySettings): Promise<Topology> {
   const modes: Record<string, AppMode> = buildApps(["ingest", "compute", "gateway"]);
 
   const cluster = await startKafkaCluster({ proxiedListener: true });
+  started.cluster = cluster;
   await cluster.createTopics([
     { name: topic, partitions: 30 },
     { name: `${topic}.dlq`, partitions: 3 },
@@ -104,9 +124,12 @@ export async function startTopology(s: TopologySettings): Promise<Topology> {
   const kafkaProxies = cluster.nodes.map(
     (n) => new TcpProxy(n.proxied!.advertisedPort, { host: "127.0.0.1", port: n.proxied!.port }),
   );
+  started.proxies.push(...kafkaProxies);
   await Promise.all(kafkaProxies.map((p) => p.start()));
   let redis = await startRedis();
+  started.redis = redis;
   const redisProxy = new TcpProxy(await freePort(), { host: "127.0.0.1", port: redis.port });
+  started.proxies.push(redisProxy);
   await redisProxy.start();
 
   const sim = forkTs(
