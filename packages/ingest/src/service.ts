@@ -121,6 +121,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       brokers: opts.kafkaBrokers,
       logLevel: logLevel.WARN,
       socketFactory: noDelaySocketFactory,
+      requestTimeout: opts.kafkaRequestTimeoutMs,
     });
   let producer: Producer | undefined;
   let batcher: BatchingProducer | undefined;
@@ -445,7 +446,12 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
   const service: IngestService = {
     options: opts,
     async start() {
-      producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
+      producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        maxInFlightRequests: 1,
+        idempotent: false,
+        metadataMaxAge: opts.kafkaMetadataMaxAgeMs,
+      });
       try {
         await producer.connect();
       } catch (err) {
