@@ -45,6 +45,8 @@ before(async () => {
     replayFiles: [spotReplayFile("btcusdt"), spotReplayFile("ethusdt")],
     speed: 5,
     syntheticSymbols: [],
+    // Evidence: only recorded frames, never the simulator's synthetic continuation.
+    syntheticContinuation: false,
   });
   ingest = createIngestService({
     wsBaseUrl: sim.wsUrl,

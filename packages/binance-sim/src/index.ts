@@ -1,6 +1,7 @@
 import path from "node:path";
 
-export { startBinanceSim, type BinanceSim, type FaultController, type SimStats } from "./server.js";
+export { startBinanceSim, type BinanceSim, type FaultController, type ReplayError, type SimStats } from "./server.js";
+export { PongTracker, handleControl } from "./protocol.js";
 export { DEFAULT_SIM_OPTIONS, depthWeight, type BinanceSimOptions } from "./options.js";
 export { TOP30_USDT, SYMBOL_SPECS } from "./universe.js";
 

@@ -6,6 +6,22 @@ export interface BinanceSimOptions {
   replayFiles: string[];
   /** 1 = recorded speed; 10 = ten times faster; Infinity = as fast as the sockets drain. */
   speed: number;
+  /**
+   * When the paced replay begins: "start" = as soon as the server listens; "firstSubscribe" = when
+   * the first client subscribes to any stream (the books and REST snapshots are ready before).
+   */
+  startReplayOn: "start" | "firstSubscribe";
+  /**
+   * Carry replayed symbols on with synthetic diffs after the recording ends (update ids keep
+   * increasing). Turn off when the replayed frames are evidence compared against the recording.
+   */
+  syntheticContinuation: boolean;
+  /**
+   * A replayed symbol whose frames span this much recorded time without its REST snapshot line
+   * (a continuation file replayed without its first part) is a replay error: logged, counted in
+   * stats().replayErrors, on GET /sim/status, and its depth requests answer -1121.
+   */
+  replaySnapshotWindowMs: number;
   /** Symbols served from synthetic books (uppercase). */
   syntheticSymbols: string[];
   /** Diff events per second per synthetic symbol (Binance's @100ms streams carry up to 10). */
@@ -33,6 +49,9 @@ export const DEFAULT_SIM_OPTIONS: Readonly<BinanceSimOptions> = Object.freeze({
   port: 0,
   replayFiles: [],
   speed: 1,
+  startReplayOn: "start",
+  syntheticContinuation: true,
+  replaySnapshotWindowMs: 60_000,
   syntheticSymbols: [],
   syntheticUpdatesPerSecond: 10,
   syntheticTickMs: 100,

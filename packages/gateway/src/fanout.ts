@@ -85,9 +85,16 @@ export class FanOut {
     this.tick = [];
     const nowMs = Date.now();
     const batchFrames = new Map<string, SharedFrame>();
+    // Streams with the same subscription share one filtered list (and so one batch frame).
+    const perSubscription = new Map<string, readonly SharedUpdate[]>();
     let written = 0;
     for (const c of this.clients) {
-      const mine = c.symbols ? shared.filter((s) => c.wants(s.update.symbol)) : shared;
+      let mine = perSubscription.get(c.subscriptionKey);
+      if (!mine) {
+        const wanted = c.symbols ? shared.filter((s) => c.wants(s.update.symbol)) : shared;
+        mine = wanted.length === shared.length ? shared : wanted;
+        perSubscription.set(c.subscriptionKey, mine);
+      }
       if (mine.length > 0) written += c.deliver(mine, batchFrames, nowMs);
     }
     if (written > 0) this.onDirectWrites?.(written);

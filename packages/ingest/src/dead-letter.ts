@@ -1,6 +1,7 @@
 import type { Kafka, Message, Producer } from "kafkajs";
 import { QuantCoreError, createLogger, settlesWithin } from "@quantcore/runtime";
-import { BatchingProducer, type BatchingProducerOptions } from "./producer.js";
+import type { BatchingProducerOptions } from "./producer-options.js";
+import { BatchingProducer } from "./producer.js";
 import { valueBudgetBytes } from "./record-size.js";
 
 const log = createLogger("ingest.dlq");

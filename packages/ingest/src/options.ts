@@ -1,4 +1,4 @@
-import { DEFAULT_PRODUCER_OPTIONS } from "./producer.js";
+import { DEFAULT_PRODUCER_OPTIONS } from "./producer-options.js";
 import { TOP30_USDT } from "./universe.js";
 
 export type StreamMode = "diff" | "partial";

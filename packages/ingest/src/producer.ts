@@ -1,7 +1,9 @@
 import type { Message, Producer, RecordMetadata } from "kafkajs";
-import { QuantCoreError, backoffDelayMs, createLogger, settlesWithin, sleep } from "@quantcore/runtime";
+import { QuantCoreError, backoffDelayMs, createLogger, settlesWithin } from "@quantcore/runtime";
 import { classifyProduceError } from "./produce-errors.js";
-import { RECORD_BATCH_OVERHEAD_BYTES, recordBytes } from "./record-size.js";
+import { DEFAULT_PRODUCER_OPTIONS, type BatchingProducerOptions } from "./producer-options.js";
+import { recordBytes } from "./record-size.js";
+import { selectRequest, unconfirmed } from "./request-batch.js";
 
 const log = createLogger("ingest.producer");
 
@@ -9,40 +11,6 @@ export interface QueuedRecord {
   symbol: string;
   message: Message;
 }
-
-export interface BatchingProducerOptions {
-  /** Records held while Kafka is slow or down; beyond it new records are refused. */
-  maxQueuedRecords: number;
-  /** The same bound in bytes (Kafka's record size: key, value, headers). */
-  maxQueuedBytes: number;
-  maxRecordsPerBatch: number;
-  /**
-   * Most bytes of one partition's records in one request. Kafka's `message.max.bytes` (1 MiB
-   * + 12 by default) applies to the record batch of each partition; a record larger than this
-   * is still sent, alone.
-   */
-  maxPartitionBatchBytes: number;
-  /** Most bytes of records in one produce request, all partitions together. */
-  maxRequestBytes: number;
-  /** Least time between two produce requests: batches records under load (an idle stream is sent at once). */
-  minSendIntervalMs: number;
-  /** Backoff (full jitter) between attempts after a retriable failure. */
-  retryInitialDelayMs: number;
-  retryMaxDelayMs: number;
-  /** Hears every request Kafka acknowledged (the test-only ack log); absent = nobody. */
-  onAcked?: (messages: Message[], metadata: RecordMetadata[]) => void;
-}
-
-export const DEFAULT_PRODUCER_OPTIONS: Readonly<BatchingProducerOptions> = Object.freeze({
-  maxQueuedRecords: 100_000,
-  maxQueuedBytes: Infinity,
-  maxRecordsPerBatch: 2_000,
-  maxPartitionBatchBytes: 1_000_000,
-  maxRequestBytes: 4 << 20,
-  minSendIntervalMs: 1,
-  retryInitialDelayMs: 100,
-  retryMaxDelayMs: 5_000,
-});
 
 export interface BatchingProducerStats {
   sent: number;
@@ -57,13 +25,20 @@ export interface BatchingProducerStats {
 
 interface Entry extends QueuedRecord {
   bytes: number;
+  /** In a request now. */
+  sending: boolean;
+  acked: boolean;
 }
 
 /**
- * Coalesces records produced within one event-loop turn into one Kafka request, keeps
- * exactly one request in flight so per-partition order holds across retries, and bounds
- * memory: once `maxQueuedRecords`/`maxQueuedBytes` is reached, new records are refused and the
- * caller must resync the affected books instead of publishing them with holes.
+ * Coalesces records produced within one event-loop turn into Kafka requests and bounds memory:
+ * once `maxQueuedRecords`/`maxQueuedBytes` is reached, new records are refused and the caller
+ * must resync the affected books instead of publishing them with holes.
+ *
+ * While all goes well, up to `maxInFlightRequests` requests are out at once, each over
+ * partitions no other request in flight holds, each taking its partitions' records in queue
+ * order: per-partition order holds whatever fails. After a failure it is one request at a time,
+ * always the head of the queue (every unacknowledged record back in place), until one succeeds.
  *
  * Retriable failures keep every record and retry with backoff. A failure that can never
  * succeed is not retried: a batch-wide one (authorization, acks) drops the batch; a record-level
@@ -73,13 +48,23 @@ interface Entry extends QueuedRecord {
 export class BatchingProducer {
   private queue: Entry[] = [];
   private queuedBytes = 0;
-  private inFlight = false;
+  private inFlight = 0;
+  /** Queued records in a request now. */
+  private sendingCount = 0;
+  /** Partitions a request in flight holds. */
+  private readonly busy = new Set<number | undefined>();
   private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private abandoned = false;
   private lastSendAtMs = -Infinity;
-  private draining: Promise<void> | undefined;
+  /** No request starts before this (retry backoff). */
+  private notBeforeMs = -Infinity;
+  private attempt = 0;
+  /** A request sent in parallel failed: one at a time from the head until one succeeds. */
+  private degraded = false;
   private idle: Array<() => void> = [];
+  private settled: Array<() => void> = [];
   // While isolating a refused record: the head records that contain it, and the probe size.
   private suspect = 0;
   private probe = Infinity;
@@ -105,7 +90,6 @@ export class BatchingProducer {
   backlog(): number {
     return this.queue.length;
   }
-
   backlogBytes(): number {
     return this.queuedBytes;
   }
@@ -121,21 +105,25 @@ export class BatchingProducer {
       this.onRefused(rec.symbol);
       return false;
     }
-    this.queue.push({ symbol: rec.symbol, message: rec.message, bytes });
+    this.queue.push({ symbol: rec.symbol, message: rec.message, bytes, sending: false, acked: false });
     this.queuedBytes += bytes;
-    if (!this.scheduled && !this.inFlight) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.draining = this.drain();
-      });
-    }
+    this.schedule();
     return true;
+  }
+
+  /** Runs `pump` after this event-loop turn, so records produced together share a request. */
+  private schedule(): void {
+    if (this.scheduled || this.timer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
   }
 
   /** Resolves once everything queued so far has been acknowledged (or dropped as undeliverable). */
   async flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.inFlight) return;
+    if (this.queue.length === 0 && this.inFlight === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
@@ -150,124 +138,156 @@ export class BatchingProducer {
     if (await settlesWithin(this.flush(), timeoutMs)) return;
     this.abandoned = true;
     log.error("kafka did not take the backlog before shutdown", { topic: this.topic, records: this.queue.length });
-    await settlesWithin(this.draining ?? Promise.resolve(), timeoutMs);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.inFlight > 0) await settlesWithin(new Promise<void>((r) => this.settled.push(r)), timeoutMs);
+    for (const resolve of this.idle.splice(0)) resolve();
   }
 
-  /** How many head records the next request takes: a prefix, so per-partition order holds. */
-  private nextBatchSize(): number {
-    const o = this.opts;
-    const maxCount = Math.min(o.maxRecordsPerBatch, this.suspect > 0 ? Math.min(this.probe, this.suspect) : Infinity);
-    const perPartition = new Map<number | undefined, number>();
-    let total = 0;
-    let n = 0;
-    for (; n < this.queue.length && n < maxCount; n++) {
-      const e = this.queue[n]!;
-      const p = e.message.partition;
-      const inPartition = (perPartition.get(p) ?? RECORD_BATCH_OVERHEAD_BYTES) + e.bytes;
-      if (n > 0 && (inPartition > o.maxPartitionBatchBytes || total + e.bytes > o.maxRequestBytes)) break;
-      perPartition.set(p, inPartition);
-      total += e.bytes;
-    }
-    return n;
-  }
-
-  private take(n: number): Entry[] {
-    const taken = this.queue.splice(0, n);
-    for (const e of taken) this.queuedBytes -= e.bytes;
-    return taken;
-  }
-
-  private drop(n: number, reason: string): void {
-    const lost = this.take(n);
-    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + lost.length;
-    log.error("kafka refused records for good; dropped", { topic: this.topic, reason, records: lost.length });
-    for (const e of lost) this.onRefused(e.symbol);
-  }
-
-  private async drain(): Promise<void> {
-    if (this.inFlight) return;
-    this.inFlight = true;
-    let attempt = 0;
-    while (this.queue.length > 0 && !this.abandoned) {
+  private pump(): void {
+    for (;;) {
+      if (this.abandoned) break;
+      const serial = this.degraded || this.attempt > 0 || this.suspect > 0;
+      if (this.inFlight >= (serial ? 1 : Math.max(1, this.opts.maxInFlightRequests))) return;
+      if (this.queue.length === this.sendingCount) break;
       // Under load, space requests out a little so each carries many records: kafkajs spends
       // ~100 us of CPU per request, and a broker answering in under a millisecond otherwise
       // leaves ~1 record per request. An idle stream is sent at once.
-      const waitMs = this.lastSendAtMs + this.opts.minSendIntervalMs - performance.now();
-      if (waitMs > 0) await sleep(waitMs);
-      this.lastSendAtMs = performance.now();
-      let n = this.nextBatchSize();
-      const messages = new Array<Message>(n);
-      for (let i = 0; i < n; i++) messages[i] = this.queue[i]!.message;
-      try {
-        const metadata = await this.producer.send({ topic: this.topic, acks: -1, messages });
-        const sent = this.take(n);
-        const missing = unconfirmed(sent, metadata);
-        if (missing.length > 0) {
-          // kafkajs can resolve a send without writing some partitions (a retry after a leader
-          // change skips a broker that already answered: tulios/kafkajs#1303). Not acknowledged
-          // = not sent: those records go back to the head, in order, and are sent again.
-          this.queue.unshift(...missing);
-          for (const e of missing) this.queuedBytes += e.bytes;
-          this.stats.unconfirmed += missing.length;
-          log.warn("kafka acknowledged a request without some of its partitions; re-sending them", {
-            topic: this.topic,
-            records: missing.length,
-          });
+      const now = performance.now();
+      const startAtMs = Math.max(this.notBeforeMs, this.lastSendAtMs + this.opts.minSendIntervalMs);
+      if (startAtMs > now) {
+        if (!this.timer) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            this.pump();
+          }, startAtMs - now);
         }
-        const acked = missing.length === 0 ? messages : sent.filter((e) => !missing.includes(e)).map((e) => e.message);
-        this.opts.onAcked?.(acked, metadata);
-        n -= missing.length;
-        this.stats.sent += n;
-        this.stats.batches++;
-        this.suspect = Math.max(0, this.suspect - n);
-        if (this.suspect === 0) this.probe = Infinity;
-        attempt = 0;
-      } catch (err) {
-        this.stats.sendErrors++;
-        const verdict = classifyProduceError(err);
-        if (!verdict.retriable) {
-          attempt = 0;
-          if (verdict.scope === "batch") {
-            this.suspect = 0;
-            this.probe = Infinity;
-            this.drop(n, verdict.reason);
-          } else if (n > 1) {
-            // Some record of these n is refused: send them in halves until it is alone.
-            this.suspect = Math.max(this.suspect, n);
-            this.probe = Math.ceil(n / 2);
-          } else {
-            this.suspect = Math.max(0, this.suspect - 1);
-            this.drop(1, verdict.reason);
-          }
-          continue;
-        }
-        // kafkajs already retried internally; keep the records (nothing accepted is lost) and back off.
-        const e = QuantCoreError.infra("kafka produce", err);
-        const delayMs = backoffDelayMs(attempt++, {
-          initialDelayMs: this.opts.retryInitialDelayMs,
-          maxDelayMs: this.opts.retryMaxDelayMs,
-          multiplier: 2,
-        });
-        log.warn("produce failed; retrying", {
-          topic: this.topic,
-          err: e.message,
-          backlog: this.queue.length,
-          delayMs,
-        });
-        await sleep(delayMs);
+        return;
       }
+      const o = this.opts;
+      const limits = {
+        maxRecords: Math.min(o.maxRecordsPerBatch, this.suspect > 0 ? Math.min(this.probe, this.suspect) : Infinity),
+        maxPartitionBatchBytes: o.maxPartitionBatchBytes,
+        maxRequestBytes: o.maxRequestBytes,
+      };
+      const batch = selectRequest(this.queue, limits, serial ? { prefix: true } : { prefix: false, busy: this.busy });
+      if (batch.length === 0) return;
+      this.lastSendAtMs = now;
+      this.send(batch, serial);
     }
-    this.inFlight = false;
-    for (const resolve of this.idle.splice(0)) resolve();
+    if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
-}
 
-/**
- * Records of an explicit partition that the send's answer does not acknowledge (no entry for
- * the partition, or an error code). Records without an explicit partition cannot be matched and
- * count as acknowledged.
- */
-function unconfirmed(sent: Entry[], metadata: RecordMetadata[]): Entry[] {
-  const ok = new Set(metadata.filter((m) => m.errorCode === 0).map((m) => m.partition));
-  return sent.filter((e) => e.message.partition !== undefined && !ok.has(e.message.partition));
+  private send(batch: Entry[], serial: boolean): void {
+    this.inFlight++;
+    this.sendingCount += batch.length;
+    const partitions = new Set(batch.map((e) => e.message.partition));
+    for (const e of batch) e.sending = true;
+    for (const p of partitions) this.busy.add(p);
+    const messages = batch.map((e) => e.message);
+    this.producer
+      .send({ topic: this.topic, acks: -1, messages })
+      .then(
+        (metadata) => this.onSent(batch, metadata, serial),
+        (err: unknown) => this.onFailed(batch, err, serial),
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.sendingCount -= batch.length;
+        for (const e of batch) e.sending = false;
+        for (const p of partitions) this.busy.delete(p);
+        if (this.inFlight === 0) for (const resolve of this.settled.splice(0)) resolve();
+        this.pump();
+      });
+  }
+
+  private onSent(batch: Entry[], metadata: RecordMetadata[], serial: boolean): void {
+    // kafkajs can resolve a send without writing some partitions (a retry after a leader change
+    // skips a broker that already answered: tulios/kafkajs#1303). Not acknowledged = not sent:
+    // those records stay in place in the queue and go again (their partition was held, so
+    // nothing of it went out after them).
+    const missing = unconfirmed(batch, metadata);
+    const acked = missing.size === 0 ? batch : batch.filter((e) => !missing.has(e));
+    if (missing.size > 0) {
+      this.stats.unconfirmed += missing.size;
+      this.degraded = true;
+      log.warn("kafka acknowledged a request without some of its partitions; re-sending them", {
+        topic: this.topic,
+        records: missing.size,
+      });
+    }
+    this.opts.onAcked?.(
+      acked.map((e) => e.message),
+      metadata,
+    );
+    this.remove(acked);
+    this.stats.sent += acked.length;
+    this.stats.batches++;
+    if (serial) {
+      this.suspect = Math.max(0, this.suspect - acked.length);
+      if (this.suspect === 0) this.probe = Infinity;
+      this.attempt = 0;
+      if (missing.size === 0) this.degraded = false;
+    }
+  }
+
+  private onFailed(batch: Entry[], err: unknown, serial: boolean): void {
+    this.stats.sendErrors++;
+    const verdict = classifyProduceError(err);
+    if (!serial) {
+      // Sent beside others: its records go back in place (they never left the queue) and the
+      // head is sent alone next, where a refusal can be narrowed down.
+      this.degraded = true;
+      if (verdict.retriable) this.backOff(err);
+      return;
+    }
+    const n = batch.length;
+    if (!verdict.retriable) {
+      this.attempt = 0;
+      if (verdict.scope === "batch") {
+        this.suspect = 0;
+        this.probe = Infinity;
+        this.drop(batch, verdict.reason);
+      } else if (n > 1) {
+        // Some record of these n is refused: send them in halves until it is alone.
+        this.suspect = Math.max(this.suspect, n);
+        this.probe = Math.ceil(n / 2);
+      } else {
+        this.suspect = Math.max(0, this.suspect - 1);
+        this.drop(batch, verdict.reason);
+      }
+      return;
+    }
+    this.backOff(err);
+  }
+
+  /** kafkajs already retried internally; keep the records (nothing accepted is lost) and back off. */
+  private backOff(err: unknown): void {
+    const e = QuantCoreError.infra("kafka produce", err);
+    const delayMs = backoffDelayMs(this.attempt++, {
+      initialDelayMs: this.opts.retryInitialDelayMs,
+      maxDelayMs: this.opts.retryMaxDelayMs,
+      multiplier: 2,
+    });
+    this.notBeforeMs = performance.now() + delayMs;
+    log.warn("produce failed; retrying", { topic: this.topic, err: e.message, backlog: this.queue.length, delayMs });
+  }
+
+  private remove(batch: Entry[]): void {
+    for (const e of batch) {
+      e.acked = true;
+      this.queuedBytes -= e.bytes;
+    }
+    // A serial request is the head of the queue; a parallel one may be anywhere in it.
+    if (this.queue[batch.length - 1] === batch[batch.length - 1] && this.queue[0] === batch[0])
+      this.queue.splice(0, batch.length);
+    else this.queue = this.queue.filter((e) => !e.acked);
+  }
+
+  private drop(batch: Entry[], reason: string): void {
+    this.remove(batch);
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + batch.length;
+    log.error("kafka refused records for good; dropped", { topic: this.topic, reason, records: batch.length });
+    for (const e of batch) this.onRefused(e.symbol);
+  }
 }

@@ -193,7 +193,10 @@ async function recordedTickers(file: string) {
 for (const streamMode of ["diff", "partial"] as const) {
   test(`replayed recordings through ingest (${streamMode} depth): every published best bid/ask equals the recorded bookTicker of the same update id`, async () => {
     const files = defaultReplayFiles();
-    const rg = await rig({ replayFiles: files, speed: 40 }, { symbols: ["BTCUSDT", "ETHUSDT"], streamMode });
+    const rg = await rig(
+      { replayFiles: files, speed: 40, syntheticContinuation: false },
+      { symbols: ["BTCUSDT", "ETHUSDT"], streamMode },
+    );
     try {
       for (const [symbol, file] of [
         ["BTCUSDT", files[0]!],
@@ -232,7 +235,10 @@ for (const streamMode of ["diff", "partial"] as const) {
 
 test("USD-M recording through ingest (pu chaining, /fapi/v1/depth): no gap, and every published best bid/ask equals the recorded bookTicker", async () => {
   const file = path.join(path.dirname(defaultReplayFiles()[0]!), "usdm_btcusdt_20240808.gz");
-  const rg = await rig({ replayFiles: [file], speed: 40 }, { symbols: ["BTCUSDT"], market: "usdm" });
+  const rg = await rig(
+    { replayFiles: [file], speed: 40, syntheticContinuation: false },
+    { symbols: ["BTCUSDT"], market: "usdm" },
+  );
   try {
     const { tickers, lastDepthId } = await recordedTickers(file);
     await waitFor(

@@ -169,3 +169,58 @@ test("the queue is bounded in bytes as well as in count", () => {
   assert.deepEqual(refused, ["s4", "s5", "s6", "s7", "s8", "s9"]);
   return p.flush();
 });
+
+test("several requests in flight, never two for one partition; per-partition order holds through failures", async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const held = new Map<number | undefined, number>();
+  const delivered: Message[] = [];
+  let n = 0;
+  const producer = {
+    send: async (r: ProducerRecord) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const parts = new Set(r.messages.map((m) => m.partition));
+      for (const p of parts) {
+        assert.ok(!held.has(p), `two requests in flight for partition ${p}`);
+        held.set(p, 1);
+      }
+      try {
+        await new Promise((resolve) => setTimeout(resolve, (n * 7) % 4));
+        // Every 5th request fails the way a dropped connection does (retriable).
+        if (++n % 5 === 0) throw asSent(new KafkaJSConnectionError("Connection closed"));
+        delivered.push(...r.messages);
+        return [...parts].map((partition) => ({ topicName: r.topic, partition, errorCode: 0, baseOffset: "0" }));
+      } finally {
+        for (const p of parts) held.delete(p);
+        inFlight--;
+      }
+    },
+  } as unknown as Producer;
+  const p = new BatchingProducer(
+    producer,
+    "t",
+    { minSendIntervalMs: 0, maxInFlightRequests: 4, retryInitialDelayMs: 1, retryMaxDelayMs: 5 },
+    () => {},
+  );
+  const total = 600;
+  // Bursts of one partition each, one event-loop turn apart (as book updates arrive).
+  for (let i = 0; i < total; i++) {
+    p.enqueue({ symbol: "s", message: msg(String(i), Math.floor(i / 5) % 6) });
+    if (i % 5 === 4) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await waitFor(() => delivered.length === total, "every record delivered", { timeoutMs: 60_000 });
+  await p.flush();
+  assert.ok(maxInFlight > 1, `requests overlapped (max ${maxInFlight} in flight)`);
+  for (let part = 0; part < 6; part++) {
+    const got = delivered.filter((m) => m.partition === part).map((m) => Number(String(m.value)));
+    assert.ok(got.length > 0);
+    assert.deepEqual(
+      got,
+      [...got].sort((a, b) => a - b),
+      `partition ${part} in order`,
+    );
+    assert.equal(got.length, total / 6, `partition ${part} complete, no duplicate`);
+  }
+  assert.ok(p.stats.sendErrors > 0, "failures happened");
+});

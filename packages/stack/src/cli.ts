@@ -12,7 +12,9 @@ try {
     const cp = await ensureKafkaArtifacts();
     console.log(`Kafka artifacts ready (${cp.split(":").length} jars) in ${Date.now() - started} ms`);
   } else if (cmd === "up") {
-    const stack = await startStack();
+    const stack = await startStack({
+      onProgress: (e) => e.done && console.log(`# ${e.step} ready in ${((e.elapsedMs ?? 0) / 1000).toFixed(1)} s`),
+    });
     for (const [k, v] of Object.entries(stack.env())) console.log(`${k}=${v}`);
     console.log(`# logs: ${stack.logDir}\n# Ctrl-C stops Kafka and Redis`);
     // Runs until signalled, even with nothing else holding the event loop (no terminal on stdin).

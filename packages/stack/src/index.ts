@@ -7,6 +7,7 @@ export {
   startKafka,
   type KafkaHandle,
   type KafkaOptions,
+  type StackProgress,
   type TopicSpec,
 } from "./kafka.js";
 export { freePort, isAlive } from "./proc.js";

@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { QuantCoreError, createLogger, waitFor } from "@quantcore/runtime";
 import { defaultCacheDir, defaultWorkDir } from "./paths.js";
-import { aptInstall, freePort, hasCommand, startDaemon, terminate } from "./proc.js";
+import { aptInstall, freePort, hasCommand, runAsync, startDaemon, terminate, waitUntilReady } from "./proc.js";
 import { track, untrack } from "./registry.js";
 
 const log = createLogger("stack.kafka");
@@ -17,7 +16,32 @@ export interface KafkaOptions {
   cacheDir: string;
   workDir: string;
   heapMb: number;
+  /** Until the broker answers a metadata request; a broker process that exits fails at once. */
   startTimeoutMs: number;
+  /** Told when each start step begins and ends (the demo prints them; tests time them). */
+  onProgress?: (e: StackProgress) => void;
+}
+
+/** One step of starting the stack: `done` false when it begins, true (with its duration) at its end. */
+export interface StackProgress {
+  step: "kafka-artifacts" | "kafka-format" | "kafka-broker" | "redis" | "topics";
+  done: boolean;
+  atMs: number;
+  elapsedMs?: number;
+}
+
+/** Runs `fn` as a reported step. */
+export async function progressStep<T>(
+  o: { onProgress?: (e: StackProgress) => void },
+  step: StackProgress["step"],
+  fn: () => Promise<T>,
+): Promise<T> {
+  const t0 = Date.now();
+  o.onProgress?.({ step, done: false, atMs: t0 });
+  const v = await fn();
+  const t1 = Date.now();
+  o.onProgress?.({ step, done: true, atMs: t1, elapsedMs: t1 - t0 });
+  return v;
 }
 
 export const DEFAULT_KAFKA_OPTIONS: Readonly<KafkaOptions> = Object.freeze({
@@ -26,7 +50,7 @@ export const DEFAULT_KAFKA_OPTIONS: Readonly<KafkaOptions> = Object.freeze({
   cacheDir: defaultCacheDir(),
   workDir: defaultWorkDir(),
   heapMb: Number(process.env.QUANTCORE_KAFKA_HEAP_MB ?? 512),
-  startTimeoutMs: 90_000,
+  startTimeoutMs: 240_000,
 });
 
 export interface KafkaHandle {
@@ -72,13 +96,13 @@ export async function ensureKafkaArtifacts(opts: Partial<KafkaOptions> = {}): Pr
     rmSync(libs, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "pom.xml"), pom(o));
-    const r = spawnSync(
+    const r = await runAsync(
       "mvn",
       ["-q", "-B", "dependency:copy-dependencies", `-DoutputDirectory=${libs}`, "-DincludeScope=runtime"],
-      { cwd: dir, encoding: "utf8" },
+      { cwd: dir },
     );
-    if (r.status !== 0) {
-      throw new QuantCoreError("unavailable", `mvn could not resolve Kafka: ${(r.stdout + r.stderr).slice(-2000)}`);
+    if (r.code !== 0) {
+      throw new QuantCoreError("unavailable", `mvn could not resolve Kafka: ${r.output.slice(-2000)}`);
     }
     writeFileSync(stamp, new Date().toISOString());
   }
@@ -106,7 +130,7 @@ function clusterId(): string {
 
 export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<KafkaHandle> {
   const o = { ...DEFAULT_KAFKA_OPTIONS, ...opts };
-  const classpath = await ensureKafkaArtifacts(o);
+  const classpath = await progressStep(o, "kafka-artifacts", () => ensureKafkaArtifacts(o));
   const port = await freePort();
   const controllerPort = await freePort();
   const runDir = path.join(o.workDir, `kafka-${port}-${process.pid}`);
@@ -143,10 +167,12 @@ export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<Kafk
   const log4j = path.join(runDir, "log4j.properties");
   writeFileSync(log4j, LOG4J);
   const java = ["-cp", classpath, `-Dlog4j.configuration=file:${log4j}`];
-  const fmt = spawnSync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", props], {
-    encoding: "utf8",
-  });
-  if (fmt.status !== 0) throw new QuantCoreError("internal", `kafka storage format failed: ${fmt.stderr.slice(-2000)}`);
+  // Asynchronous: a JVM tool can take many seconds on a busy machine, and Redis's readiness wait
+  // (started beside this) runs on the same event loop.
+  const fmt = await progressStep(o, "kafka-format", () =>
+    runAsync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", props]),
+  );
+  if (fmt.code !== 0) throw new QuantCoreError("internal", `kafka storage format failed: ${fmt.output.slice(-2000)}`);
 
   const logFile = path.join(logDir, `kafka-${port}.log`);
   const pid = startDaemon(
@@ -162,23 +188,40 @@ export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<Kafk
     rmSync(runDir, { recursive: true, force: true });
   };
   try {
-    const admin = new Kafka({ clientId: "quantcore-stack", brokers, logLevel: logLevel.NOTHING }).admin();
-    await waitFor(
-      async () => {
-        await admin.connect();
-        await admin.listTopics();
-        return true;
-      },
-      `Kafka on ${brokers[0]} (log: ${logFile})`,
-      { timeoutMs: o.startTimeoutMs, intervalMs: 250 },
-    );
-    await admin.disconnect();
+    // One attempt per probe (no kafkajs retries): the loop decides, and sees a dead broker at once.
+    const admin = new Kafka({
+      clientId: "quantcore-stack",
+      brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 5_000,
+      requestTimeout: 10_000,
+      retry: { retries: 0 },
+    }).admin();
+    try {
+      await progressStep(o, "kafka-broker", () =>
+        waitUntilReady(
+          `Kafka on ${brokers[0]}`,
+          pid,
+          async () => {
+            await admin.connect();
+            await admin.listTopics();
+            return true;
+          },
+          { timeoutMs: o.startTimeoutMs, intervalMs: 250, logFile },
+        ),
+      );
+    } finally {
+      await admin.disconnect();
+    }
   } catch (err) {
     await stop();
     throw QuantCoreError.infra("kafka start", err, false);
   }
   return { brokers, port, pid, stop };
 }
+
+/** How long topic creation and its partition leaders may take (generous: a loaded 2-core machine). */
+const TOPIC_READY_TIMEOUT_MS = 120_000;
 
 export interface TopicSpec {
   name: string;
@@ -196,6 +239,8 @@ export async function createTopics(brokers: string[], topics: TopicSpec[]): Prom
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
+        // The broker's own deadline for the creation (kafkajs's default 5 s is short on a loaded machine).
+        timeout: TOPIC_READY_TIMEOUT_MS,
         topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
       });
     }
@@ -208,7 +253,7 @@ export async function createTopics(brokers: string[], topics: TopicSpec[]): Prom
         });
       },
       "topic leaders",
-      { timeoutMs: 30_000, intervalMs: 100 },
+      { timeoutMs: TOPIC_READY_TIMEOUT_MS, intervalMs: 100 },
     );
   } finally {
     await admin.disconnect();

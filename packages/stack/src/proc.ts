@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import net from "node:net";
 import { QuantCoreError, sleep } from "@quantcore/runtime";
 
@@ -67,6 +67,84 @@ export function startDaemon(
   // Reap it so no zombie is left behind when it exits before we do.
   child.on("exit", () => {});
   return child.pid;
+}
+
+/**
+ * Runs a command to completion without blocking the event loop (a JVM tool can take many seconds
+ * on a busy machine, and readiness waits of other services share this loop). Resolves with the
+ * exit code and the tail of its combined output.
+ */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; outputTailBytes?: number } = {},
+): Promise<{ code: number | null; output: string }> {
+  const keep = opts.outputTailBytes ?? 16_384;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const collect = (d: Buffer) => {
+      output = (output + d.toString()).slice(-keep);
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.on("error", (err) => reject(QuantCoreError.infra(`run ${cmd}`, err, false)));
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+/** The last `bytes` of a log file ("" when unreadable): for start failures that point at it. */
+export function logTail(file: string, bytes = 2_000): string {
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, "r");
+    try {
+      const buf = Buffer.alloc(Math.min(bytes, size));
+      readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.toString();
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Waits until `probe` (a real request to the server) succeeds. Fails at once, with the log's
+ * tail, when the process has exited; otherwise after `timeoutMs` (generous: a loaded machine can
+ * take long to start a JVM, and only a dead process or the deadline ends the wait).
+ */
+export async function waitUntilReady(
+  what: string,
+  pid: number,
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; intervalMs: number; logFile: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (!isAlive(pid)) {
+      throw new QuantCoreError(
+        "unavailable",
+        `${what} exited while starting (log ${opts.logFile}): ${logTail(opts.logFile).slice(-1500)}`,
+        { retriable: false },
+      );
+    }
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new QuantCoreError(
+        "deadline_exceeded",
+        `${what} did not answer within ${opts.timeoutMs} ms (log ${opts.logFile}): ${logTail(opts.logFile).slice(-1500)}`,
+        { cause: lastError, retriable: false },
+      );
+    }
+    await sleep(opts.intervalMs);
+  }
 }
 
 export function hasCommand(cmd: string): boolean {

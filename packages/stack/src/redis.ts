@@ -1,22 +1,23 @@
 import { mkdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { QuantCoreError, waitFor } from "@quantcore/runtime";
+import { QuantCoreError } from "@quantcore/runtime";
 import { defaultWorkDir } from "./paths.js";
-import { aptInstall, freePort, hasCommand, startDaemon, terminate } from "./proc.js";
+import { aptInstall, freePort, hasCommand, startDaemon, terminate, waitUntilReady } from "./proc.js";
 import { track, untrack } from "./registry.js";
 
 export interface RedisOptions {
   /** 0 = pick a free port; a fixed port lets a test restart Redis where clients expect it. */
   port: number;
   workDir: string;
+  /** Until redis-server answers PING; a process that exits fails the start at once. */
   startTimeoutMs: number;
 }
 
 export const DEFAULT_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   port: 0,
   workDir: defaultWorkDir(),
-  startTimeoutMs: 15_000,
+  startTimeoutMs: 120_000,
 });
 
 export interface RedisHandle {
@@ -35,8 +36,10 @@ export function redisPing(port: number, host = "127.0.0.1"): Promise<boolean> {
       sock.destroy();
       resolve(ok);
     };
-    sock.setTimeout(1000, () => done(false));
+    sock.setTimeout(5_000, () => done(false));
     sock.on("error", () => done(false));
+    // Closed without an answer (e.g. something else on the port hung up): not ready, never pending.
+    sock.on("close", () => done(false));
     sock.on("connect", () => sock.write("PING\r\n"));
     sock.on("data", (d) => done(d.toString().startsWith("+PONG")));
   });
@@ -56,10 +59,15 @@ export async function startRedis(opts: Partial<RedisOptions> = {}): Promise<Redi
   mkdirSync(logDir, { recursive: true });
   // Persistence off: Kafka is the source of truth; Redis state is rebuilt from it.
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
-  const pid = startDaemon("redis-server", args, path.join(logDir, `redis-${port}.log`));
+  const logFile = path.join(logDir, `redis-${port}.log`);
+  const pid = startDaemon("redis-server", args, logFile);
   track({ pid, kind: "redis", match: "redis-server" });
   try {
-    await waitFor(() => redisPing(port), `redis-server on port ${port}`, { timeoutMs: o.startTimeoutMs });
+    await waitUntilReady(`redis-server on port ${port}`, pid, () => redisPing(port), {
+      timeoutMs: o.startTimeoutMs,
+      intervalMs: 100,
+      logFile,
+    });
   } catch (err) {
     await terminate(pid);
     untrack(pid);

@@ -2,6 +2,7 @@ import path from "node:path";
 import {
   DEFAULT_KAFKA_OPTIONS,
   createTopics,
+  progressStep,
   startKafka,
   type KafkaHandle,
   type KafkaOptions,
@@ -40,11 +41,27 @@ export interface StackHandle {
 export async function startStack(opts: Partial<StackOptions> = {}): Promise<StackHandle> {
   const o = { ...DEFAULT_STACK_OPTIONS, ...opts };
   reapOrphans();
-  const [kafka, redis] = await Promise.all([
+  // Side by side; neither blocks the event loop the other's readiness wait runs on.
+  const [k, r] = await Promise.allSettled([
     o.kafka ? startKafka(o) : Promise.resolve(undefined),
-    o.redis ? startRedis({ workDir: o.workDir }) : Promise.resolve(undefined),
+    o.redis ? progressStep(o, "redis", () => startRedis({ workDir: o.workDir })) : Promise.resolve(undefined),
   ]);
-  if (kafka) await createTopics(kafka.brokers, o.topics);
+  const kafka = k.status === "fulfilled" ? k.value : undefined;
+  const redis = r.status === "fulfilled" ? r.value : undefined;
+  const stopBoth = () => Promise.all([kafka?.stop(), redis?.stop()]);
+  if (k.status === "rejected" || r.status === "rejected") {
+    // Whichever did start is stopped: a failed start leaves nothing running.
+    await stopBoth();
+    throw k.status === "rejected" ? k.reason : (r as PromiseRejectedResult).reason;
+  }
+  if (kafka) {
+    try {
+      await progressStep(o, "topics", () => createTopics(kafka.brokers, o.topics));
+    } catch (err) {
+      await stopBoth();
+      throw err;
+    }
+  }
   let stopped = false;
   return {
     kafka,
@@ -61,7 +78,7 @@ export async function startStack(opts: Partial<StackOptions> = {}): Promise<Stac
     async stop() {
       if (stopped) return;
       stopped = true;
-      await Promise.all([kafka?.stop(), redis?.stop()]);
+      await stopBoth();
     },
   };
 }

@@ -1,0 +1,42 @@
+import type { Message, RecordMetadata } from "kafkajs";
+
+export interface BatchingProducerOptions {
+  /** Records held while Kafka is slow or down; beyond it new records are refused. */
+  maxQueuedRecords: number;
+  /** The same bound in bytes (Kafka's record size: key, value, headers). */
+  maxQueuedBytes: number;
+  maxRecordsPerBatch: number;
+  /**
+   * Most bytes of one partition's records in one request. Kafka's `message.max.bytes` (1 MiB
+   * + 12 by default) applies to the record batch of each partition; a record larger than this
+   * is still sent, alone.
+   */
+  maxPartitionBatchBytes: number;
+  /** Most bytes of records in one produce request, all partitions together. */
+  maxRequestBytes: number;
+  /** Least time between two produce requests: batches records under load (an idle stream is sent at once). */
+  minSendIntervalMs: number;
+  /**
+   * Produce requests in flight at once while all goes well, never two for the same partition
+   * (so per-partition order holds whatever fails). A record no longer waits for an unrelated
+   * partition's round trip. After any failure it is one at a time until a request succeeds.
+   */
+  maxInFlightRequests: number;
+  /** Backoff (full jitter) between attempts after a retriable failure. */
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+  /** Hears every request Kafka acknowledged (the test-only ack log); absent = nobody. */
+  onAcked?: (messages: Message[], metadata: RecordMetadata[]) => void;
+}
+
+export const DEFAULT_PRODUCER_OPTIONS: Readonly<BatchingProducerOptions> = Object.freeze({
+  maxQueuedRecords: 100_000,
+  maxQueuedBytes: Infinity,
+  maxRecordsPerBatch: 2_000,
+  maxPartitionBatchBytes: 1_000_000,
+  maxRequestBytes: 4 << 20,
+  minSendIntervalMs: 1,
+  maxInFlightRequests: 4,
+  retryInitialDelayMs: 100,
+  retryMaxDelayMs: 5_000,
+});
