@@ -33,6 +33,7 @@ export function proofFailures(kind: FaultKind, p: Proof | undefined): string[] {
       return [
         ...need(p.pidGone === true, "shard still alive after SIGKILL"),
         ...need(typeof p.restartedPid === "number" && p.restartedPid !== p.pid, "supervisor did not restart the shard"),
+        ...need(typeof p.backProducingMs === "number", "the restarted shard's records were not acknowledged"),
       ];
     case "kill-redis":
       return [

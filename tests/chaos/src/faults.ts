@@ -1,9 +1,10 @@
 // The fault injectors: each does one fault, waits for it to be over, and returns the facts that
 // prove it happened (judged by the checker, fault-verdicts.ts). Windows are recorded by the runner.
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import http2 from "node:http2";
 import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
-import { partitionFor } from "@quantcore/ingest";
+import { partitionFor, shardSymbols } from "@quantcore/ingest";
 import { sleep, waitFor } from "@quantcore/runtime";
 import type { FaultKind, Proof } from "./history.js";
 import { isAlive, procState, shardIdOf, type Topology } from "./topology.js";
@@ -86,12 +87,14 @@ export const killCompute: Fault = {
 export const killShard: Fault = {
   name: "SIGKILL ingest shard 0",
   kind: "kill-shard",
-  expected: "the supervisor restarts the shard; its books are rebuilt (new epoch); nothing acked lost",
+  expected:
+    "the supervisor restarts the shard; its books are rebuilt (new epoch) and produced again; nothing acked lost",
   minAcks: 50,
   recoveryBoundMs: 45 * SECOND,
   async inject(t) {
     const pid = t.shardPids().find((p) => shardIdOf(p) === 0);
     if (pid === undefined) throw new Error("no shard 0 process");
+    const killedAt = Date.now();
     const pidGone = await sigkill(pid);
     let restartedPid = 0;
     await waitFor(
@@ -102,9 +105,41 @@ export const killShard: Fault = {
       "shard 0 restarted by the supervisor",
       { timeoutMs: 60 * SECOND, intervalMs: 250 },
     );
-    return { pid, pidGone, restartedPid };
+    // The fault lasts until the restarted shard's records are acknowledged again (it reconnected
+    // and rebuilt its books), so the window spans the whole outage, not only the process gap.
+    const mine = new Set(shardSymbols(t.symbols, 0, t.settings.shards));
+    await waitFor(() => ackedSince(t.ackLogFile, killedAt, mine), "shard 0 producing again", {
+      timeoutMs: 120 * SECOND,
+      intervalMs: 500,
+    });
+    return { pid, pidGone, restartedPid, backProducingMs: Date.now() - killedAt };
   },
 };
+
+/** True when the ack log's tail holds a record of `symbols` acknowledged after `sinceMs`. */
+function ackedSince(file: string, sinceMs: number, symbols: Set<string>): boolean {
+  const size = statSync(file).size;
+  const fd = openSync(file, "r");
+  try {
+    const len = Math.min(size, 256 * 1024);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf
+      .toString("utf8")
+      .split("\n")
+      .some((line) => {
+        if (!line.startsWith("{")) return false;
+        try {
+          const a = JSON.parse(line) as { t: number; symbol: string };
+          return a.t > sinceMs && symbols.has(a.symbol);
+        } catch {
+          return false;
+        }
+      });
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export const killGateway: Fault = {
   name: "SIGKILL gateway-1",

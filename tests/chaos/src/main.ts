@@ -1,7 +1,8 @@
 // `npm run chaos`: the full fault suite on the deployed topology, with recovery bounds; prints
 // the table and writes bench/results/chaos.{json,md}. Exit code 1 when any verdict fails.
 // Env: CHAOS_FAULTS (comma-separated kinds, default all), CHAOS_RECOVERY_SECONDS (30),
-// CHAOS_UPDATES_PER_SECOND_PER_SYMBOL (5), CHAOS_WORK_DIR (default .quantcore/chaos-<time>).
+// CHAOS_UPDATES_PER_SECOND_PER_SYMBOL (5), CHAOS_WORK_DIR (default .quantcore/chaos-<time>),
+// CHAOS_RESULTS_DIR (default bench/results; a partial run can write elsewhere).
 import os from "node:os";
 import path from "node:path";
 import { EnvReader } from "@quantcore/runtime";
@@ -18,6 +19,7 @@ const kinds = env.list(
 const recoverySeconds = env.int("CHAOS_RECOVERY_SECONDS", 30, { min: 5 });
 const rate = env.int("CHAOS_UPDATES_PER_SECOND_PER_SYMBOL", 5, { min: 1, max: 100 });
 const workDir = env.string("CHAOS_WORK_DIR", path.join(repoRoot, ".quantcore", `chaos-${Date.now()}`));
+const resultsDir = env.string("CHAOS_RESULTS_DIR", path.join(repoRoot, "bench", "results"));
 env.done();
 const unknown = kinds.filter((k) => !FULL_SUITE.some((f) => f.kind === k));
 if (unknown.length > 0) {
@@ -50,7 +52,7 @@ const context = {
 };
 writeReport(
   run.report,
-  path.join(repoRoot, "bench", "results"),
+  resultsDir,
   context,
   [
     `Run ${context.at} on ${context.host}; ${context.topology}; 30 synthetic symbols at ${rate} updates/s each.`,
@@ -59,5 +61,5 @@ writeReport(
     `every symbol on every gateway after the fault ended. Judged from the recorded history (${run.events} events) only.`,
   ].join("\n"),
 );
-console.log(`results: bench/results/chaos.{json,md}; history: ${run.workDir}`);
+console.log(`results: ${path.join(resultsDir, "chaos.{json,md}")}; history: ${run.workDir}`);
 process.exit(run.report.ok ? 0 : 1);
