@@ -49,6 +49,12 @@ const options = {
   kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_INGEST_OPTIONS.kafkaBrokers),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_INGEST_OPTIONS.kafkaTopic),
   kafkaPartitions: env.int("KAFKA_PARTITIONS", DEFAULT_INGEST_OPTIONS.kafkaPartitions, { min: 1 }),
+  kafkaRequestTimeoutMs: env.int("KAFKA_REQUEST_TIMEOUT_MS", DEFAULT_INGEST_OPTIONS.kafkaRequestTimeoutMs, {
+    min: 1_000,
+  }),
+  kafkaMetadataMaxAgeMs: env.int("KAFKA_METADATA_MAX_AGE_MS", DEFAULT_INGEST_OPTIONS.kafkaMetadataMaxAgeMs, {
+    min: 1_000,
+  }),
   // Optional: heartbeats and operator commands for the control plane.
   redisUrl: env.string("REDIS_URL", ""),
   redisNamespace: env.string("REDIS_NAMESPACE", DEFAULT_INGEST_OPTIONS.redisNamespace),

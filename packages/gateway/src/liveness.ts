@@ -10,6 +10,7 @@ import {
 import {
   computeHeartbeatSchema,
   createLogger,
+  settlesWithin,
   redisKeys,
   shardHeartbeatSchema,
   type ComputeHeartbeat,
@@ -139,12 +140,13 @@ export class Liveness {
   }
 
   private async tick(): Promise<void> {
-    try {
-      await this.refresh(Date.now(), false);
-    } catch (err) {
+    const read = this.refresh(Date.now(), false).catch((err: unknown) => {
       // Redis unreachable: judge with what we have (heartbeats age, symbols go STALE).
       log.warn("liveness refresh failed", { err: err instanceof Error ? err.message : String(err) });
-    }
+    });
+    // A Redis that stops answering without an error (a stalled network) must not stop the
+    // judging either: wait one interval at most, then judge with what we have.
+    await settlesWithin(read, this.opts.statusIntervalMs);
     this.evaluate(Date.now());
   }
 

@@ -31,6 +31,17 @@ export interface IngestOptions {
   kafkaClientId: string;
   kafkaPartitions: number;
   /**
+   * kafkajs request timeout. A broker that stops answering without closing its connections (frozen,
+   * or cut off behind a live TCP peer) holds every produce request this long before kafkajs retries.
+   */
+  kafkaRequestTimeoutMs: number;
+  /**
+   * Longest age of the producer's cluster metadata. kafkajs refreshes it after a closed connection
+   * or a NOT_LEADER answer but not after a timeout: without a bound, a retry after a frozen leader
+   * keeps going to it (the fault suite's SIGSTOP of a broker stopped every acknowledgement).
+   */
+  kafkaMetadataMaxAgeMs: number;
+  /**
    * Records held while Kafka is slow or down (about 1 KB each at 20 levels, so the default bounds
    * the backlog near 100 MB); beyond it the affected books wait and are rebuilt once Kafka drains.
    */
@@ -89,6 +100,8 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   kafkaTopic: "order_book",
   kafkaClientId: "quantcore-ingest",
   kafkaPartitions: 30,
+  kafkaRequestTimeoutMs: 10_000,
+  kafkaMetadataMaxAgeMs: 5_000,
   maxQueuedRecords: DEFAULT_PRODUCER_OPTIONS.maxQueuedRecords,
   flushTimeoutMs: 5_000,
   maxRecordsPerBatch: DEFAULT_PRODUCER_OPTIONS.maxRecordsPerBatch,

@@ -54,6 +54,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       brokers: opts.kafkaBrokers,
       logLevel: logLevel.WARN,
       socketFactory: noDelaySocketFactory,
+      requestTimeout: opts.kafkaRequestTimeoutMs,
     });
   let producer: Producer | undefined;
   let batcher: BatchingProducer | undefined;
@@ -229,7 +230,11 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     options: opts,
     metrics: metrics.registry,
     async start() {
-      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+      producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: false,
+        metadataMaxAge: opts.kafkaMetadataMaxAgeMs,
+      });
       try {
         await producer.connect();
       } catch (err) {

@@ -11,3 +11,11 @@ export {
   type TopicSpec,
 } from "./kafka.js";
 export { freePort, isAlive } from "./proc.js";
+export {
+  DEFAULT_CLUSTER_OPTIONS,
+  createReplicatedTopics,
+  startKafkaCluster,
+  type ClusterHandle,
+  type ClusterNode,
+  type ClusterOptions,
+} from "./cluster.js";
