@@ -27,6 +27,8 @@ export const UNIT = [
   "packages/runtime/test/*.test.ts",
   "packages/stack/test/signals.test.ts",
   "tests/support/*.test.ts",
+  "tests/chaos/checker.test.ts",
+  "tests/chaos/proxy.test.ts",
 ];
 
 export const INTEGRATION = [
@@ -35,6 +37,8 @@ export const INTEGRATION = [
   "packages/ingest/test/ingest.integration.test.ts",
   "packages/stack/test/stack.test.ts",
   "packages/stack/test/busy.test.ts",
+  "packages/stack/test/cluster.test.ts",
+  "tests/chaos/short.test.ts",
   // Redis
   "packages/compute/test/redis-writer.test.ts",
   "packages/gateway/test/*.test.ts",
