@@ -222,3 +222,21 @@ test("a quiet spell on a connected stream without a STALE status fails; with one
   h.push({ t: 23_000, type: "status", stream: "s0", symbol: "ETHUSDT", state: "STALE", reason: "no update for 2.0 s" });
   assert.equal(check(h, META).ok, true);
 });
+
+test("after a reset with an empty snapshot (Redis restarted empty) a symbol may start live; live before a later snapshot fails", () => {
+  const reset = (h: HistoryEvent[], snapshotFirst: boolean) => {
+    const i = h.findIndex((e) => e.t >= 30_000);
+    const resetAt = h[i]!.t;
+    const live = { t: resetAt + 1, type: "update", stream: "s0", symbol: "ETHUSDT", epoch: "1", id: "5000" } as const;
+    const snap = { t: resetAt + 2, type: "update", stream: "s0", symbol: "BTCUSDT", epoch: "1", id: "5000" } as const;
+    const extra: HistoryEvent[] = snapshotFirst
+      ? [{ ...live, snapshot: false, late: false, bid: 99, ask: 101 }]
+      : [
+          { ...live, snapshot: false, late: false, bid: 99, ask: 101 },
+          { ...snap, snapshot: true, late: false, bid: 99, ask: 101 },
+        ];
+    return [...h.slice(0, i), { t: resetAt, type: "reset", stream: "s0" } as HistoryEvent, ...extra, ...h.slice(i)];
+  };
+  assert.equal(check(reset(cleanHistory(), true), META).invariants.snapshotMissing, 0);
+  assert.equal(failed(reset(cleanHistory(), false)).invariants.snapshotMissing, 1);
+});

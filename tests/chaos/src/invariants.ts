@@ -64,10 +64,22 @@ function ackedInKafka(events: HistoryEvent[], v: Violation[]) {
   return { acked: acks.length, kafkaRecords: byOffset.size, ackedLost: lost, duplicates };
 }
 
-/** Per stream segment (a connection, restarted by a StreamReset) and symbol: snapshot first, then (epoch, id) never lower. */
+/**
+ * Per stream segment (a connection, restarted by a StreamReset) and symbol: snapshot first, then
+ * (epoch, id) never lower. A symbol may start with a live update only when its segment's snapshot
+ * was empty (the state store had nothing yet, e.g. just after Redis restarted empty): such a start
+ * is held as pending and counted as a violation if any snapshot update arrives later in the segment.
+ */
 function streams(events: HistoryEvent[], v: Violation[]) {
   const last = new Map<string, Ev<"update">>();
   const seen = new Set<string>();
+  /** Per stream: snapshot updates seen in the current segment, and live-first updates awaiting judgement. */
+  const snapshotsIn = new Map<string, number>();
+  const pending = new Map<string, Ev<"update">[]>();
+  const liveFirst = (e: Ev<"update">) => {
+    snapshotMissing++;
+    push(v, { invariant: "live update before snapshot", t: e.t, detail: `${e.stream} ${e.symbol} id ${e.id}` });
+  };
   let updates = 0;
   let backwards = 0;
   let snapshotMissing = 0;
@@ -77,16 +89,24 @@ function streams(events: HistoryEvent[], v: Violation[]) {
     if (e.type === "connect" || e.type === "reset" || e.type === "end") {
       for (const k of [...last.keys()]) if (k.startsWith(`${e.stream}|`)) last.delete(k);
       for (const k of [...seen]) if (k.startsWith(`${e.stream}|`)) seen.delete(k);
+      snapshotsIn.set(e.stream, 0);
+      pending.delete(e.stream); // the segment's snapshot was empty: those live starts were right
       continue;
     }
     if (e.type !== "update") continue;
     updates++;
     const k = `${e.stream}|${e.symbol}`;
+    if (e.snapshot) {
+      snapshotsIn.set(e.stream, (snapshotsIn.get(e.stream) ?? 0) + 1);
+      // A snapshot after live starts: the snapshot was not empty, so those starts came too early.
+      for (const p of pending.get(e.stream) ?? []) liveFirst(p);
+      pending.delete(e.stream);
+    }
     if (!seen.has(k)) {
       seen.add(k);
       if (!e.snapshot) {
-        snapshotMissing++;
-        push(v, { invariant: "live update before snapshot", t: e.t, detail: `${e.stream} ${e.symbol} id ${e.id}` });
+        if ((snapshotsIn.get(e.stream) ?? 0) > 0) liveFirst(e);
+        else pending.set(e.stream, [...(pending.get(e.stream) ?? []), e]);
       }
     }
     const prev = last.get(k);
