@@ -11,15 +11,15 @@ import { createGateway, type Gateway } from "@quantcore/gateway";
 import { createIngestService, type IngestService } from "@quantcore/ingest";
 import { ControlService, type PipelineHealth } from "@quantcore/proto";
 import { waitFor } from "@quantcore/runtime";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import { exitWhenDone } from "../support/exit-guard.js";
+import { testServices, type TestServices } from "../support/services.js";
 
 const run = randomUUID().slice(0, 8);
 const ns = `ctl${run}`;
 const topic = `order_book_ctl_${run}`;
 const group = `ctl-${run}`;
 const SYMBOLS = ["SOLUSDT", "XRPUSDT", "DOGEUSDT"];
-let stack: StackHandle | undefined;
+let services: TestServices | undefined;
 let sim: BinanceSim;
 let ingest: IngestService;
 let compute: ComputeService;
@@ -27,20 +27,8 @@ let replays: ReplayWorker;
 let gateway: Gateway;
 
 before(async () => {
-  let brokers: string[];
-  let redisUrl: string;
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
-  await createTopics(brokers, [
-    { name: topic, partitions: 30 },
-    { name: `${topic}.dlq`, partitions: 1 },
-  ]);
+  services = await testServices(topic);
+  const { brokers, redisUrl } = services;
   sim = await startBinanceSim({ syntheticSymbols: SYMBOLS, syntheticUpdatesPerSecond: 20 });
   ingest = createIngestService({
     wsBaseUrl: sim.wsUrl,
@@ -82,7 +70,7 @@ after(async () => {
   await replays?.stop();
   await gateway?.close();
   await sim?.close();
-  await stack?.stop();
+  await services?.stop();
   exitWhenDone();
 });
 

@@ -17,8 +17,9 @@ import { createComputeService, type ComputeService } from "@quantcore/compute";
 import { createIngestService, shardSymbols, type IngestService } from "@quantcore/ingest";
 import { ControlService, MarketDataService } from "@quantcore/proto";
 import { sleep, waitFor } from "@quantcore/runtime";
-import { createTopics, freePort, startStack, type StackHandle } from "@quantcore/stack";
+import { freePort } from "@quantcore/stack";
 import { exitWhenDone } from "../support/exit-guard.js";
+import { testServices, type TestServices } from "../support/services.js";
 import { canvasCells, domElements, tableValues } from "../support/dashboard-page.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
@@ -26,7 +27,7 @@ const out = path.join(repo, "tests/test-results/dashboard");
 const run = randomUUID().slice(0, 8);
 const ns = `web${run}`;
 const E2E_LAYER = "end to end (ingest -> gateway)";
-let stack: StackHandle | undefined;
+let services: TestServices | undefined;
 let sim: BinanceSim;
 const ingests: IngestService[] = [];
 let compute: ComputeService;
@@ -41,21 +42,9 @@ let page: Page;
 before(async () => {
   mkdirSync(out, { recursive: true });
   console.log(`screenshots: ${out}`);
-  let brokers: string[];
-  let redisUrl: string;
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
   const topic = `order_book_web_${run}`;
-  await createTopics(brokers, [
-    { name: topic, partitions: 30 },
-    { name: `${topic}.dlq`, partitions: 1 },
-  ]);
+  services = await testServices(topic);
+  const { brokers, redisUrl } = services;
   sim = await startBinanceSim({
     replayFiles: defaultReplayFiles(),
     speed: 1,
@@ -147,7 +136,7 @@ after(async () => {
   for (const i of ingests) await i.stop();
   await compute?.stop();
   await sim?.close();
-  await stack?.stop();
+  await services?.stop();
   exitWhenDone();
 });
 

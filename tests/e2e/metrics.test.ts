@@ -9,34 +9,22 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { startBinanceSim, type BinanceSim } from "@quantcore/binance-sim";
 import { waitFor } from "@quantcore/runtime";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import { exitWhenDone } from "../support/exit-guard.js";
+import { testServices, type TestServices } from "../support/services.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const run = randomUUID().slice(0, 8);
 const ns = `met${run}`;
 const topic = `order_book_met_${run}`;
 const SYMBOLS = ["SOLUSDT", "XRPUSDT", "ADAUSDT"];
-let stack: StackHandle | undefined;
+let services: TestServices | undefined;
 let sim: BinanceSim;
 let env: Record<string, string>;
 const procs: { name: string; proc: ChildProcess; log: string[]; exited: Promise<number | null> }[] = [];
 
 before(async () => {
-  let brokers: string[];
-  let redisUrl: string;
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
-  await createTopics(brokers, [
-    { name: topic, partitions: 30 },
-    { name: `${topic}.dlq`, partitions: 1 },
-  ]);
+  services = await testServices(topic);
+  const { brokers, redisUrl } = services;
   sim = await startBinanceSim({ syntheticSymbols: SYMBOLS, syntheticUpdatesPerSecond: 20 });
   env = {
     KAFKA_BROKERS: brokers.join(","),
@@ -51,7 +39,7 @@ after(async () => {
   for (const p of procs) p.proc.kill("SIGTERM");
   await Promise.all(procs.map((p) => p.exited));
   await sim?.close();
-  await stack?.stop();
+  await services?.stop();
   exitWhenDone();
 });
 

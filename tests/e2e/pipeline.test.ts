@@ -10,15 +10,15 @@ import { subscribe } from "@quantcore/example-bot";
 import { createGateway, type Gateway } from "@quantcore/gateway";
 import { createIngestService, type IngestService } from "@quantcore/ingest";
 import type { MarketUpdate } from "@quantcore/proto";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import { referenceObi, replayReference, spotReplayFile } from "../support/reference-book.js";
 import { exitWhenDone } from "../support/exit-guard.js";
+import { testServices, type TestServices } from "../support/services.js";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"] as const;
 const WANT_PER_SYMBOL = 150;
 const run = randomUUID().slice(0, 8);
 
-let stack: StackHandle | undefined;
+let services: TestServices | undefined;
 let brokers: string[];
 let redisUrl: string;
 let sim: BinanceSim;
@@ -28,19 +28,9 @@ let gateway: Gateway;
 const abort = new AbortController();
 
 before(async () => {
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
   const topic = `order_book_e2e_${run}`;
-  await createTopics(brokers, [
-    { name: topic, partitions: 30 },
-    { name: `${topic}.dlq`, partitions: 1 },
-  ]);
+  services = await testServices(topic);
+  ({ brokers, redisUrl } = services);
   sim = await startBinanceSim({
     replayFiles: [spotReplayFile("btcusdt"), spotReplayFile("ethusdt")],
     speed: 5,
@@ -80,7 +70,7 @@ after(async () => {
   await compute?.stop();
   await gateway?.close();
   await sim?.close();
-  await stack?.stop();
+  await services?.stop();
   exitWhenDone();
 });
 

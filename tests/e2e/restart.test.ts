@@ -10,15 +10,15 @@ import { startBinanceSim, type BinanceSim } from "@quantcore/binance-sim";
 import { createComputeService, type ComputeService } from "@quantcore/compute";
 import { createIngestService, type IngestService } from "@quantcore/ingest";
 import { redisKeys, waitFor } from "@quantcore/runtime";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import { exitWhenDone } from "../support/exit-guard.js";
+import { testServices, type TestServices } from "../support/services.js";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 const run = randomUUID().slice(0, 8);
 const ns = `rst${run}`;
 const keys = redisKeys(ns);
 
-let stack: StackHandle | undefined;
+let services: TestServices | undefined;
 let brokers: string[];
 let redisUrl: string;
 let sim: BinanceSim | undefined;
@@ -30,19 +30,9 @@ const startSim = (port: number) =>
   startBinanceSim({ port, syntheticSymbols: SYMBOLS, syntheticUpdatesPerSecond: 50, seed: 7 });
 
 before(async () => {
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
   const topic = `order_book_rst_${run}`;
-  await createTopics(brokers, [
-    { name: topic, partitions: 30 },
-    { name: `${topic}.dlq`, partitions: 1 },
-  ]);
+  services = await testServices(topic);
+  ({ brokers, redisUrl } = services);
   sim = await startSim(0);
   ingest = createIngestService({
     wsBaseUrl: sim.wsUrl,
@@ -68,7 +58,7 @@ after(async () => {
   await compute?.stop();
   await sim?.close();
   redis?.disconnect();
-  await stack?.stop();
+  await services?.stop();
   exitWhenDone();
 });
 

@@ -25,6 +25,11 @@ export interface BatchingProducerOptions {
   /** Backoff (full jitter) between attempts after a retriable failure. */
   retryInitialDelayMs: number;
   retryMaxDelayMs: number;
+  /**
+   * Rebuilds the producer's view of the cluster (reconnects it) when Kafka keeps answering without
+   * some partitions: kafkajs keeps skipping a partition whose cached leader it cannot use.
+   */
+  refreshCluster?: () => Promise<void>;
   /** Hears every request Kafka acknowledged (the test-only ack log); absent = nobody. */
   onAcked?: (messages: Message[], metadata: RecordMetadata[]) => void;
 }
@@ -40,3 +45,19 @@ export const DEFAULT_PRODUCER_OPTIONS: Readonly<BatchingProducerOptions> = Objec
   retryInitialDelayMs: 100,
   retryMaxDelayMs: 5_000,
 });
+
+export interface QueuedRecord {
+  symbol: string;
+  message: Message;
+}
+
+export interface BatchingProducerStats {
+  sent: number;
+  batches: number;
+  refused: number;
+  sendErrors: number;
+  /** Records of a resolved send that Kafka's answer did not cover (sent again). */
+  unconfirmed: number;
+  /** Records Kafka refused for good (never retried), by kafkajs error type. */
+  dropped: Partial<Record<string, number>>;
+}

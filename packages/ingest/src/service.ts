@@ -247,6 +247,8 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
         opts.kafkaTopic,
         {
           ...producerOptions,
+          // Reconnecting drops kafkajs's cached metadata and connections (nothing is in flight then).
+          refreshCluster: () => producer!.disconnect().then(() => producer!.connect()),
           onAcked: (messages, metadata) => {
             metrics.onAcked(messages);
             ackLog?.onAcked(messages, metadata);

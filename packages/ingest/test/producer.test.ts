@@ -224,3 +224,38 @@ test("several requests in flight, never two for one partition; per-partition ord
   }
   assert.ok(p.stats.sendErrors > 0, "failures happened");
 });
+
+test("Kafka answering again and again without a partition: backed off, then the cluster view is refreshed, then delivered", async () => {
+  let sends = 0;
+  let refreshed = 0;
+  const delivered: string[] = [];
+  const producer = {
+    send: async (r: ProducerRecord) => {
+      sends++;
+      await new Promise((resolve) => setImmediate(resolve));
+      // Until the producer reconnects, kafkajs skips partition 2 (its cached leader is unusable).
+      const answered = [...new Set(r.messages.map((m) => m.partition!))].filter((p) => refreshed > 0 || p !== 2);
+      for (const m of r.messages) if (answered.includes(m.partition!)) delivered.push(String(m.value));
+      return answered.map((partition) => ({ topicName: r.topic, partition, errorCode: 0, baseOffset: "0" }));
+    },
+  } as unknown as Producer;
+  const p = new BatchingProducer(
+    producer,
+    "t",
+    {
+      minSendIntervalMs: 0,
+      retryInitialDelayMs: 20,
+      retryMaxDelayMs: 50,
+      refreshCluster: async () => void refreshed++,
+    },
+    () => {},
+  );
+  for (let i = 0; i < 6; i++) p.enqueue({ symbol: "s", message: msg(String(i), i % 3) });
+  await waitFor(() => delivered.length === 6, "every record delivered", { timeoutMs: 30_000 });
+  assert.equal(refreshed, 1, "one refresh after repeated unacknowledged answers");
+  assert.ok(sends < 20, `backed off instead of spinning (${sends} sends)`);
+  assert.deepEqual(
+    delivered.filter((v) => Number(v) % 3 === 2),
+    ["2", "5"],
+  );
+});
