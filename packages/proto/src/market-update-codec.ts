@@ -6,7 +6,7 @@ import type { HopTimestamps, MarketUpdate, Signals } from "./gen/quantcore/v1/ma
 import { Writer, utf8 } from "./wire.js";
 
 /** Signals fields in field-number order (1..14); all `optional double`. */
-const SIGNAL_FIELDS = [
+export const SIGNAL_FIELDS = [
   "obi1",
   "obi5",
   "obi10",

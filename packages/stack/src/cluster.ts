@@ -4,12 +4,18 @@
 // restart reuses the node's ports and data directory, so it rejoins as the same broker.
 // The single broker of kafka.ts stays the default for the demo and the tests.
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { QuantCoreError, createLogger, waitFor } from "@quantcore/runtime";
-import { DEFAULT_KAFKA_OPTIONS, ensureKafkaArtifacts, type KafkaOptions, type TopicSpec } from "./kafka.js";
+import {
+  DEFAULT_KAFKA_OPTIONS,
+  LOG4J,
+  clusterId,
+  ensureKafkaArtifacts,
+  type KafkaOptions,
+  type TopicSpec,
+} from "./kafka.js";
 import { freePort, isAlive, startDaemon, terminate } from "./proc.js";
 import { track, untrack } from "./registry.js";
 
@@ -56,22 +62,6 @@ export interface ClusterHandle {
   /** Creates missing topics at the cluster's replication factor and min.insync.replicas. */
   createTopics(topics: TopicSpec[]): Promise<void>;
   stop(): Promise<void>;
-}
-
-const LOG4J = `log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka=INFO
-log4j.logger.org.apache.kafka=WARN
-log4j.logger.state.change.logger=WARN
-`;
-
-function clusterId(): string {
-  for (;;) {
-    const id = randomBytes(16).toString("base64url");
-    if (!id.startsWith("-")) return id;
-  }
 }
 
 interface NodeSpec {

@@ -110,7 +110,7 @@ export async function ensureKafkaArtifacts(opts: Partial<KafkaOptions> = {}): Pr
   return jars.map((j) => path.join(libs, j)).join(path.delimiter);
 }
 
-const LOG4J = `log4j.rootLogger=INFO, stdout
+export const LOG4J = `log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
@@ -120,7 +120,7 @@ log4j.logger.state.change.logger=WARN
 `;
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what StorageTool generates). */
-function clusterId(): string {
+export function clusterId(): string {
   // A leading "-" would be read as an option by StorageTool's argument parser.
   for (;;) {
     const id = randomBytes(16).toString("base64url");

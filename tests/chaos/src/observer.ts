@@ -6,7 +6,13 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
-import { MarketDataService, decodeBookUpdate, BookUpdateKind, type MarketUpdate } from "@quantcore/proto";
+import {
+  MarketDataService,
+  SIGNAL_FIELDS,
+  decodeBookUpdate,
+  BookUpdateKind,
+  type MarketUpdate,
+} from "@quantcore/proto";
 import { EnvReader, sleep, waitFor } from "@quantcore/runtime";
 import { HistoryWriter } from "./history.js";
 
@@ -34,26 +40,9 @@ const liveSymbols = new Map<string, Set<string>>();
 let kafkaRecords = 0;
 const now = () => Date.now();
 
-const BAD_FIELDS = [
-  "obi1",
-  "obi5",
-  "obi10",
-  "obi20",
-  "bestBidPrice",
-  "bestBidQuantity",
-  "bestAskPrice",
-  "bestAskQuantity",
-  "midPrice",
-  "spreadBps",
-  "microprice",
-  "weightedObi",
-  "ofi1s",
-  "ofi10s",
-] as const;
-
 function onUpdate(stream: string, gw: string, u: MarketUpdate): void {
   const s = u.signals;
-  const bad = s ? BAD_FIELDS.filter((f) => typeof s[f] === "number" && !Number.isFinite(s[f])) : [];
+  const bad = s ? SIGNAL_FIELDS.filter((f) => typeof s[f] === "number" && !Number.isFinite(s[f])) : [];
   out.write({
     t: now(),
     type: "update",
