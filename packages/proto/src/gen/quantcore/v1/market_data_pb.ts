@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file quantcore/v1/market_data.proto.
  */
 export const file_quantcore_v1_market_data: GenFile = /*@__PURE__*/
-  fileDesc("Ch5xdWFudGNvcmUvdjEvbWFya2V0X2RhdGEucHJvdG8SDHF1YW50Y29yZS52MSKDAQoaU3RyZWFtTWFya2V0VXBkYXRlc1JlcXVlc3QSDwoHc3ltYm9scxgBIAMoCRIeChZtYXhfdXBkYXRlc19wZXJfc2Vjb25kGAIgASgNEhUKDWFsbG93X2JhdGNoZXMYAyABKAgSHQoVa2VlcGFsaXZlX2ludGVydmFsX21zGAQgASgNIo4CChtTdHJlYW1NYXJrZXRVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhoucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZUgAEioKBXJlc2V0GAIgASgLMhkucXVhbnRjb3JlLnYxLlN0cmVhbVJlc2V0SAASLAoJa2VlcGFsaXZlGAMgASgLMhcucXVhbnRjb3JlLnYxLktlZXBhbGl2ZUgAEjAKBWJhdGNoGAQgASgLMh8ucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZUJhdGNoSAASLAoGc3RhdHVzGAUgASgLMhoucXVhbnRjb3JlLnYxLlN5bWJvbFN0YXR1c0gAQgcKBWV2ZW50IoIBCgxTeW1ib2xTdGF0dXMSDgoGc3ltYm9sGAEgASgJEigKBXN0YXRlGAIgASgOMhkucXVhbnRjb3JlLnYxLlN5bWJvbFN0YXRlEg4KBnJlYXNvbhgDIAEoCRIWCg5sYXN0X3VwZGF0ZV9pZBgEIAEoBBIQCghzaW5jZV91cxgFIAEoASJAChFNYXJrZXRVcGRhdGVCYXRjaBIrCgd1cGRhdGVzGAEgAygLMhoucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZSIdCgtTdHJlYW1SZXNldBIOCgZyZWFzb24YASABKAkiIwoJS2VlcGFsaXZlEhYKDnNlcnZlcl90aW1lX3VzGAEgASgBIiUKEkdldFNuYXBzaG90UmVxdWVzdBIPCgdzeW1ib2xzGAEgAygJInAKE0dldFNuYXBzaG90UmVzcG9uc2USKwoHdXBkYXRlcxgBIAMoCzIaLnF1YW50Y29yZS52MS5NYXJrZXRVcGRhdGUSLAoIc3RhdHVzZXMYAiADKAsyGi5xdWFudGNvcmUudjEuU3ltYm9sU3RhdHVzIhQKEkxpc3RTeW1ib2xzUmVxdWVzdCImChNMaXN0U3ltYm9sc1Jlc3BvbnNlEg8KB3N5bWJvbHMYASADKAkivgEKDE1hcmtldFVwZGF0ZRIOCgZzeW1ib2wYASABKAkSEQoJdXBkYXRlX2lkGAIgASgEEiYKB3NpZ25hbHMYAyABKAsyFS5xdWFudGNvcmUudjEuU2lnbmFscxIvCgp0aW1lc3RhbXBzGAQgASgLMhsucXVhbnRjb3JlLnYxLkhvcFRpbWVzdGFtcHMSEAoIc25hcHNob3QYBSABKAgSDAoEbGF0ZRgGIAEoCBISCgpib29rX2Vwb2NoGAcgASgEIrUECgdTaWduYWxzEhIKBW9iaV8xGAEgASgBSACIAQESEgoFb2JpXzUYAiABKAFIAYgBARITCgZvYmlfMTAYAyABKAFIAogBARITCgZvYmlfMjAYBCABKAFIA4gBARIbCg5iZXN0X2JpZF9wcmljZRgFIAEoAUgEiAEBEh4KEWJlc3RfYmlkX3F1YW50aXR5GAYgASgBSAWIAQESGwoOYmVzdF9hc2tfcHJpY2UYByABKAFIBogBARIeChFiZXN0X2Fza19xdWFudGl0eRgIIAEoAUgHiAEBEhYKCW1pZF9wcmljZRgJIAEoAUgIiAEBEhcKCnNwcmVhZF9icHMYCiABKAFICYgBARIXCgptaWNyb3ByaWNlGAsgASgBSAqIAQESGQoMd2VpZ2h0ZWRfb2JpGAwgASgBSAuIAQESEwoGb2ZpXzFzGA0gASgBSAyIAQESFAoHb2ZpXzEwcxgOIAEoAUgNiAEBQggKBl9vYmlfMUIICgZfb2JpXzVCCQoHX29iaV8xMEIJCgdfb2JpXzIwQhEKD19iZXN0X2JpZF9wcmljZUIUChJfYmVzdF9iaWRfcXVhbnRpdHlCEQoPX2Jlc3RfYXNrX3ByaWNlQhQKEl9iZXN0X2Fza19xdWFudGl0eUIMCgpfbWlkX3ByaWNlQg0KC19zcHJlYWRfYnBzQg0KC19taWNyb3ByaWNlQg8KDV93ZWlnaHRlZF9vYmlCCQoHX29maV8xc0IKCghfb2ZpXzEwcyKxAQoNSG9wVGltZXN0YW1wcxIZChFleGNoYW5nZV9ldmVudF91cxgBIAEoARIZChFpbmdlc3RfcmVjZWl2ZV91cxgCIAEoARIZChFpbmdlc3RfcHJvZHVjZV91cxgDIAEoARIaChJjb21wdXRlX3JlY2VpdmVfdXMYBCABKAESGgoSY29tcHV0ZV9wdWJsaXNoX3VzGAUgASgBEhcKD2dhdGV3YXlfc2VuZF91cxgGIAEoASpaCgtTeW1ib2xTdGF0ZRIcChhTWU1CT0xfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFTWU1CT0xfU1RBVEVfTElWRRABEhYKElNZTUJPTF9TVEFURV9TVEFMRRACMqkCChFNYXJrZXREYXRhU2VydmljZRJsChNTdHJlYW1NYXJrZXRVcGRhdGVzEigucXVhbnRjb3JlLnYxLlN0cmVhbU1hcmtldFVwZGF0ZXNSZXF1ZXN0GikucXVhbnRjb3JlLnYxLlN0cmVhbU1hcmtldFVwZGF0ZXNSZXNwb25zZTABElIKC0dldFNuYXBzaG90EiAucXVhbnRjb3JlLnYxLkdldFNuYXBzaG90UmVxdWVzdBohLnF1YW50Y29yZS52MS5HZXRTbmFwc2hvdFJlc3BvbnNlElIKC0xpc3RTeW1ib2xzEiAucXVhbnRjb3JlLnYxLkxpc3RTeW1ib2xzUmVxdWVzdBohLnF1YW50Y29yZS52MS5MaXN0U3ltYm9sc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch5xdWFudGNvcmUvdjEvbWFya2V0X2RhdGEucHJvdG8SDHF1YW50Y29yZS52MSKwAQoaU3RyZWFtTWFya2V0VXBkYXRlc1JlcXVlc3QSDwoHc3ltYm9scxgBIAMoCRIeChZtYXhfdXBkYXRlc19wZXJfc2Vjb25kGAIgASgNEhUKDWFsbG93X2JhdGNoZXMYAyABKAgSHQoVa2VlcGFsaXZlX2ludGVydmFsX21zGAQgASgNEhUKDXN0YXJ0X3RpbWVfdXMYBSABKAESFAoMcmVwbGF5X3NwZWVkGAYgASgBIsACChtTdHJlYW1NYXJrZXRVcGRhdGVzUmVzcG9uc2USLAoGdXBkYXRlGAEgASgLMhoucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZUgAEioKBXJlc2V0GAIgASgLMhkucXVhbnRjb3JlLnYxLlN0cmVhbVJlc2V0SAASLAoJa2VlcGFsaXZlGAMgASgLMhcucXVhbnRjb3JlLnYxLktlZXBhbGl2ZUgAEjAKBWJhdGNoGAQgASgLMh8ucXVhbnRjb3JlLnYxLk1hcmtldFVwZGF0ZUJhdGNoSAASLAoGc3RhdHVzGAUgASgLMhoucXVhbnRjb3JlLnYxLlN5bWJvbFN0YXR1c0gAEjAKCGhhbmRvdmVyGAYgASgLMhwucXVhbnRjb3JlLnYxLlJlcGxheUhhbmRvdmVySABCBwoFZXZlbnQijgEKDlJlcGxheUhhbmRvdmVyEi8KCXBvc2l0aW9ucxgBIAMoCzIcLnF1YW50Y29yZS52MS5TeW1ib2xQb3NpdGlvbhIYChByZXBsYXllZF91cGRhdGVzGAIgASgEEhkKEXJlcGxheWVkX3VudGlsX3VzGAMgASgBEhYKDnNlcnZlcl90aW1lX3VzGAQgASgBIkcKDlN5bWJvbFBvc2l0aW9uEg4KBnN5bWJvbBgBIAEoCRISCgpib29rX2Vwb2NoGAIgASgEEhEKCXVwZGF0ZV9pZBgDIAEoBCKCAQoMU3ltYm9sU3RhdHVzEg4KBnN5bWJvbBgBIAEoCRIoCgVzdGF0ZRgCIAEoDjIZLnF1YW50Y29yZS52MS5TeW1ib2xTdGF0ZRIOCgZyZWFzb24YAyABKAkSFgoObGFzdF91cGRhdGVfaWQYBCABKAQSEAoIc2luY2VfdXMYBSABKAEiQAoRTWFya2V0VXBkYXRlQmF0Y2gSKwoHdXBkYXRlcxgBIAMoCzIaLnF1YW50Y29yZS52MS5NYXJrZXRVcGRhdGUiHQoLU3RyZWFtUmVzZXQSDgoGcmVhc29uGAEgASgJIiMKCUtlZXBhbGl2ZRIWCg5zZXJ2ZXJfdGltZV91cxgBIAEoASIlChJHZXRTbmFwc2hvdFJlcXVlc3QSDwoHc3ltYm9scxgBIAMoCSJwChNHZXRTbmFwc2hvdFJlc3BvbnNlEisKB3VwZGF0ZXMYASADKAsyGi5xdWFudGNvcmUudjEuTWFya2V0VXBkYXRlEiwKCHN0YXR1c2VzGAIgAygLMhoucXVhbnRjb3JlLnYxLlN5bWJvbFN0YXR1cyIUChJMaXN0U3ltYm9sc1JlcXVlc3QiJgoTTGlzdFN5bWJvbHNSZXNwb25zZRIPCgdzeW1ib2xzGAEgAygJIr4BCgxNYXJrZXRVcGRhdGUSDgoGc3ltYm9sGAEgASgJEhEKCXVwZGF0ZV9pZBgCIAEoBBImCgdzaWduYWxzGAMgASgLMhUucXVhbnRjb3JlLnYxLlNpZ25hbHMSLwoKdGltZXN0YW1wcxgEIAEoCzIbLnF1YW50Y29yZS52MS5Ib3BUaW1lc3RhbXBzEhAKCHNuYXBzaG90GAUgASgIEgwKBGxhdGUYBiABKAgSEgoKYm9va19lcG9jaBgHIAEoBCK1BAoHU2lnbmFscxISCgVvYmlfMRgBIAEoAUgAiAEBEhIKBW9iaV81GAIgASgBSAGIAQESEwoGb2JpXzEwGAMgASgBSAKIAQESEwoGb2JpXzIwGAQgASgBSAOIAQESGwoOYmVzdF9iaWRfcHJpY2UYBSABKAFIBIgBARIeChFiZXN0X2JpZF9xdWFudGl0eRgGIAEoAUgFiAEBEhsKDmJlc3RfYXNrX3ByaWNlGAcgASgBSAaIAQESHgoRYmVzdF9hc2tfcXVhbnRpdHkYCCABKAFIB4gBARIWCgltaWRfcHJpY2UYCSABKAFICIgBARIXCgpzcHJlYWRfYnBzGAogASgBSAmIAQESFwoKbWljcm9wcmljZRgLIAEoAUgKiAEBEhkKDHdlaWdodGVkX29iaRgMIAEoAUgLiAEBEhMKBm9maV8xcxgNIAEoAUgMiAEBEhQKB29maV8xMHMYDiABKAFIDYgBAUIICgZfb2JpXzFCCAoGX29iaV81QgkKB19vYmlfMTBCCQoHX29iaV8yMEIRCg9fYmVzdF9iaWRfcHJpY2VCFAoSX2Jlc3RfYmlkX3F1YW50aXR5QhEKD19iZXN0X2Fza19wcmljZUIUChJfYmVzdF9hc2tfcXVhbnRpdHlCDAoKX21pZF9wcmljZUINCgtfc3ByZWFkX2Jwc0INCgtfbWljcm9wcmljZUIPCg1fd2VpZ2h0ZWRfb2JpQgkKB19vZmlfMXNCCgoIX29maV8xMHMisQEKDUhvcFRpbWVzdGFtcHMSGQoRZXhjaGFuZ2VfZXZlbnRfdXMYASABKAESGQoRaW5nZXN0X3JlY2VpdmVfdXMYAiABKAESGQoRaW5nZXN0X3Byb2R1Y2VfdXMYAyABKAESGgoSY29tcHV0ZV9yZWNlaXZlX3VzGAQgASgBEhoKEmNvbXB1dGVfcHVibGlzaF91cxgFIAEoARIXCg9nYXRld2F5X3NlbmRfdXMYBiABKAEqWgoLU3ltYm9sU3RhdGUSHAoYU1lNQk9MX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRU1lNQk9MX1NUQVRFX0xJVkUQARIWChJTWU1CT0xfU1RBVEVfU1RBTEUQAjKpAgoRTWFya2V0RGF0YVNlcnZpY2USbAoTU3RyZWFtTWFya2V0VXBkYXRlcxIoLnF1YW50Y29yZS52MS5TdHJlYW1NYXJrZXRVcGRhdGVzUmVxdWVzdBopLnF1YW50Y29yZS52MS5TdHJlYW1NYXJrZXRVcGRhdGVzUmVzcG9uc2UwARJSCgtHZXRTbmFwc2hvdBIgLnF1YW50Y29yZS52MS5HZXRTbmFwc2hvdFJlcXVlc3QaIS5xdWFudGNvcmUudjEuR2V0U25hcHNob3RSZXNwb25zZRJSCgtMaXN0U3ltYm9scxIgLnF1YW50Y29yZS52MS5MaXN0U3ltYm9sc1JlcXVlc3QaIS5xdWFudGNvcmUudjEuTGlzdFN5bWJvbHNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message quantcore.v1.StreamMarketUpdatesRequest
@@ -47,6 +47,28 @@ export type StreamMarketUpdatesRequest = Message<"quantcore.v1.StreamMarketUpdat
    * @generated from field: uint32 keepalive_interval_ms = 4;
    */
   keepaliveIntervalMs: number;
+
+  /**
+   * Time travel. 0 (the default) = live: the current state first, then every change. Above 0:
+   * the stream starts in the past, at this pipeline time (ingest receive time, microseconds
+   * since the Unix epoch: what the Kafka log is indexed by; the exchange time stays in every
+   * update). The server replays the requested symbols from the log from that time, with signals
+   * recomputed by compute's own code (OFI windows warmed from the log before it), then sends one
+   * `handover` and continues live, with no update id repeated and none going backwards within
+   * an epoch. A start before the log's retention horizon: FAILED_PRECONDITION naming the horizon;
+   * no replay capacity left: RESOURCE_EXHAUSTED.
+   *
+   * @generated from field: double start_time_us = 5;
+   */
+  startTimeUs: number;
+
+  /**
+   * Pace of the replayed part, relative to the recorded ingest receive times: 0 (the default) =
+   * as fast as the client reads; 1 = as recorded; N = N times as fast. Ignored when live.
+   *
+   * @generated from field: double replay_speed = 6;
+   */
+  replaySpeed: number;
 };
 
 /**
@@ -104,6 +126,15 @@ export type StreamMarketUpdatesResponse = Message<"quantcore.v1.StreamMarketUpda
      */
     value: SymbolStatus;
     case: "status";
+  } | {
+    /**
+     * Time travel only: the replayed part has ended. Every update before this message was
+     * replayed from the log, every update after it is live. Sent once.
+     *
+     * @generated from field: quantcore.v1.ReplayHandover handover = 6;
+     */
+    value: ReplayHandover;
+    case: "handover";
   } | { case: undefined; value?: undefined };
 };
 
@@ -113,6 +144,74 @@ export type StreamMarketUpdatesResponse = Message<"quantcore.v1.StreamMarketUpda
  */
 export const StreamMarketUpdatesResponseSchema: GenMessage<StreamMarketUpdatesResponse> = /*@__PURE__*/
   messageDesc(file_quantcore_v1_market_data, 1);
+
+/**
+ * @generated from message quantcore.v1.ReplayHandover
+ */
+export type ReplayHandover = Message<"quantcore.v1.ReplayHandover"> & {
+  /**
+   * Per requested symbol, the last replayed (book_epoch, update_id) (absent when the log held
+   * none for it since the start time). Live updates at or below it are not sent.
+   *
+   * @generated from field: repeated quantcore.v1.SymbolPosition positions = 1;
+   */
+  positions: SymbolPosition[];
+
+  /**
+   * Updates the replayed part sent.
+   *
+   * @generated from field: uint64 replayed_updates = 2;
+   */
+  replayedUpdates: bigint;
+
+  /**
+   * Ingest receive time of the last replayed record, microseconds since the Unix epoch.
+   *
+   * @generated from field: double replayed_until_us = 3;
+   */
+  replayedUntilUs: number;
+
+  /**
+   * Gateway wall clock at the switch, microseconds since the Unix epoch.
+   *
+   * @generated from field: double server_time_us = 4;
+   */
+  serverTimeUs: number;
+};
+
+/**
+ * Describes the message quantcore.v1.ReplayHandover.
+ * Use `create(ReplayHandoverSchema)` to create a new message.
+ */
+export const ReplayHandoverSchema: GenMessage<ReplayHandover> = /*@__PURE__*/
+  messageDesc(file_quantcore_v1_market_data, 2);
+
+/**
+ * @generated from message quantcore.v1.SymbolPosition
+ */
+export type SymbolPosition = Message<"quantcore.v1.SymbolPosition"> & {
+  /**
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: uint64 book_epoch = 2;
+   */
+  bookEpoch: bigint;
+
+  /**
+   * @generated from field: uint64 update_id = 3;
+   */
+  updateId: bigint;
+};
+
+/**
+ * Describes the message quantcore.v1.SymbolPosition.
+ * Use `create(SymbolPositionSchema)` to create a new message.
+ */
+export const SymbolPositionSchema: GenMessage<SymbolPosition> = /*@__PURE__*/
+  messageDesc(file_quantcore_v1_market_data, 3);
 
 /**
  * Liveness of one symbol, judged by the gateway from shard heartbeats, compute liveness
@@ -158,7 +257,7 @@ export type SymbolStatus = Message<"quantcore.v1.SymbolStatus"> & {
  * Use `create(SymbolStatusSchema)` to create a new message.
  */
 export const SymbolStatusSchema: GenMessage<SymbolStatus> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 2);
+  messageDesc(file_quantcore_v1_market_data, 4);
 
 /**
  * @generated from message quantcore.v1.MarketUpdateBatch
@@ -175,7 +274,7 @@ export type MarketUpdateBatch = Message<"quantcore.v1.MarketUpdateBatch"> & {
  * Use `create(MarketUpdateBatchSchema)` to create a new message.
  */
 export const MarketUpdateBatchSchema: GenMessage<MarketUpdateBatch> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 3);
+  messageDesc(file_quantcore_v1_market_data, 5);
 
 /**
  * @generated from message quantcore.v1.StreamReset
@@ -192,7 +291,7 @@ export type StreamReset = Message<"quantcore.v1.StreamReset"> & {
  * Use `create(StreamResetSchema)` to create a new message.
  */
 export const StreamResetSchema: GenMessage<StreamReset> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 4);
+  messageDesc(file_quantcore_v1_market_data, 6);
 
 /**
  * @generated from message quantcore.v1.Keepalive
@@ -209,7 +308,7 @@ export type Keepalive = Message<"quantcore.v1.Keepalive"> & {
  * Use `create(KeepaliveSchema)` to create a new message.
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 5);
+  messageDesc(file_quantcore_v1_market_data, 7);
 
 /**
  * @generated from message quantcore.v1.GetSnapshotRequest
@@ -226,7 +325,7 @@ export type GetSnapshotRequest = Message<"quantcore.v1.GetSnapshotRequest"> & {
  * Use `create(GetSnapshotRequestSchema)` to create a new message.
  */
 export const GetSnapshotRequestSchema: GenMessage<GetSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 6);
+  messageDesc(file_quantcore_v1_market_data, 8);
 
 /**
  * @generated from message quantcore.v1.GetSnapshotResponse
@@ -251,7 +350,7 @@ export type GetSnapshotResponse = Message<"quantcore.v1.GetSnapshotResponse"> & 
  * Use `create(GetSnapshotResponseSchema)` to create a new message.
  */
 export const GetSnapshotResponseSchema: GenMessage<GetSnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 7);
+  messageDesc(file_quantcore_v1_market_data, 9);
 
 /**
  * @generated from message quantcore.v1.ListSymbolsRequest
@@ -264,7 +363,7 @@ export type ListSymbolsRequest = Message<"quantcore.v1.ListSymbolsRequest"> & {
  * Use `create(ListSymbolsRequestSchema)` to create a new message.
  */
 export const ListSymbolsRequestSchema: GenMessage<ListSymbolsRequest> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 8);
+  messageDesc(file_quantcore_v1_market_data, 10);
 
 /**
  * @generated from message quantcore.v1.ListSymbolsResponse
@@ -281,7 +380,7 @@ export type ListSymbolsResponse = Message<"quantcore.v1.ListSymbolsResponse"> & 
  * Use `create(ListSymbolsResponseSchema)` to create a new message.
  */
 export const ListSymbolsResponseSchema: GenMessage<ListSymbolsResponse> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 9);
+  messageDesc(file_quantcore_v1_market_data, 11);
 
 /**
  * The signals of one symbol after one book update.
@@ -340,7 +439,7 @@ export type MarketUpdate = Message<"quantcore.v1.MarketUpdate"> & {
  * Use `create(MarketUpdateSchema)` to create a new message.
  */
 export const MarketUpdateSchema: GenMessage<MarketUpdate> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 10);
+  messageDesc(file_quantcore_v1_market_data, 12);
 
 /**
  * Absent optional fields mean "no value" (empty or one-sided book, zero volume):
@@ -431,7 +530,7 @@ export type Signals = Message<"quantcore.v1.Signals"> & {
  * Use `create(SignalsSchema)` to create a new message.
  */
 export const SignalsSchema: GenMessage<Signals> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 11);
+  messageDesc(file_quantcore_v1_market_data, 13);
 
 /**
  * Wall-clock timestamps, whole microseconds since the Unix epoch, one per hop, so
@@ -479,7 +578,7 @@ export type HopTimestamps = Message<"quantcore.v1.HopTimestamps"> & {
  * Use `create(HopTimestampsSchema)` to create a new message.
  */
 export const HopTimestampsSchema: GenMessage<HopTimestamps> = /*@__PURE__*/
-  messageDesc(file_quantcore_v1_market_data, 12);
+  messageDesc(file_quantcore_v1_market_data, 14);
 
 /**
  * @generated from enum quantcore.v1.SymbolState
