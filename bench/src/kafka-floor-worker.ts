@@ -1,6 +1,8 @@
 // One side of the Kafka floor probe (bench/src/kafka-floor.ts), in its own process:
 // FLOOR_ROLE=producer sends RATE records/s (acks=-1, one request in flight, each stamped with
-// its produce wall clock) over the topic's partitions; FLOOR_ROLE=consumer reads them with
+// its produce wall clock) over its share of the topic's partitions (producer FLOOR_PRODUCER_INDEX
+// of FLOOR_PRODUCERS takes the partitions p with p % FLOOR_PRODUCERS == index), in one request per
+// tick of FLOOR_TICK_MS, ticks aligned to the wall clock so that several producers send together; FLOOR_ROLE=consumer reads them with
 // compute's consumer settings and records produce -> receive latency. Driven over IPC.
 import { Kafka, logLevel } from "kafkajs";
 import { DEFAULT_COMPUTE_OPTIONS } from "@quantcore/compute";
@@ -22,6 +24,8 @@ const warmupSeconds = env.int("FLOOR_WARMUP_SECONDS", 3, { min: 0 });
 const seconds = env.int("FLOOR_SECONDS", 10, { min: 1 });
 const recordBytes = env.int("FLOOR_RECORD_BYTES", 800, { min: 9 });
 const tickMs = env.int("FLOOR_TICK_MS", 10, { min: 1 });
+const producers = env.int("FLOOR_PRODUCERS", 1, { min: 1 });
+const producerIndex = env.int("FLOOR_PRODUCER_INDEX", 0, { min: 0, max: producers - 1 });
 // The services' sockets (false = kafkajs's own, Nagle on: to show what that costs).
 const noDelay = env.oneOf("FLOOR_NO_DELAY", ["true", "false"] as const, "true") === "true";
 env.done();
@@ -59,7 +63,8 @@ if (role === "producer") {
         const value = Buffer.alloc(recordBytes);
         value.writeDoubleLE(stampedUs, 0);
         value.writeUInt8(inWindow ? 1 : 0, 8);
-        const partition = next++ % partitions;
+        const owned = Math.ceil((partitions - producerIndex) / producers);
+        const partition = producerIndex + producers * (next++ % owned);
         return { key: `S${partition}`, partition, value };
       });
       try {
@@ -69,7 +74,8 @@ if (role === "producer") {
         sendErrors++;
       }
     }
-    await sleep(tickMs);
+    // The next wall-clock multiple of the tick: producers in other processes tick together.
+    await sleep(tickMs - (Date.now() % tickMs));
   }
   send({ kind: "produced", measured, total: next, sendErrors });
   await producer.disconnect();
@@ -84,7 +90,10 @@ if (role === "producer") {
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   consumer.on(consumer.events.GROUP_JOIN, () => send({ kind: "ready" }));
+  // No commits, as compute, which commits on its own timer rather than after each batch: kafkajs's
+  // auto-commit sends a commit after every batch, and the next fetch waits for it.
   await consumer.run({
+    autoCommit: false,
     eachBatch: async ({ batch }) => {
       const recvUs = nowUs();
       for (const m of batch.messages) {

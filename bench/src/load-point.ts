@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { TOP30_USDT } from "@quantcore/ingest";
 import { sleep, waitFor } from "@quantcore/runtime";
 import { createTopics, freePort } from "@quantcore/stack";
-import { nearestFloor, type FloorResult } from "./kafka-floor.js";
+import { DEFAULT_FLOOR, nearestFloor, type FloorResult } from "./kafka-floor.js";
 import type { ClientProgress, ClientReport } from "./load-protocol.js";
 import type { KafkaCounters, Offsets } from "./load-kafka.js";
 import { appCommand, forkTs, launch, nextMessage, stopAll, type AppMode, type Child } from "./load-procs.js";
@@ -33,6 +33,14 @@ export interface PointSettings {
   run: string;
 }
 
+export interface FloorRatio {
+  floorRatePerSecond: number;
+  producers: number;
+  tickMs: number;
+  p50: number;
+  p99: number;
+}
+
 export interface PointResult {
   offeredPerSecond: number;
   perSymbolPerSecond: number;
@@ -48,7 +56,10 @@ export interface PointResult {
   };
   dedup: { recordsConsumed: number; writesPublished: number; writesPerRecord: number };
   latencyMs: ClientReport["latencyMs"];
-  kafkaHopOverFloor?: { floorRatePerSecond: number; p50: number; p99: number };
+  /** Over the floor in the same traffic shape (a producer per shard, the simulator's bursts). */
+  kafkaHopOverFloor?: FloorRatio;
+  /** Over the uniform floor (one producer, a request every 10 ms). */
+  kafkaHopOverUniformFloor?: FloorRatio;
   /** Records behind (end offsets - committed) at the start and end; trend = slope x window. */
   lag: { start: number; end: number; trendPerPoint: number };
   processes: Record<string, GroupUsage>;
@@ -218,7 +229,14 @@ export async function runPoint(
       samples,
       report,
       usage,
-      floor: nearestFloor(floors, offeredPerSecond),
+      // The floor in the pipeline's own traffic shape (a producer per shard, bursts as the
+      // simulator emits them); the uniform one (one producer, a request every 10 ms) beside it.
+      floor: nearestFloor(floors, offeredPerSecond, (f) => f.producers === s.shards),
+      uniformFloor: nearestFloor(
+        floors,
+        offeredPerSecond,
+        (f) => f.producers === 1 && f.tickMs === DEFAULT_FLOOR.tickMs,
+      ),
     });
   } finally {
     redis.disconnect();
@@ -258,6 +276,7 @@ function summarizePoint(
     report: ClientReport;
     usage: ReturnType<ProcSampler["finish"]>;
     floor?: FloorResult;
+    uniformFloor?: FloorResult;
   },
 ): PointResult {
   const { kind: _kind, latencyMs, ...client } = p.report;
@@ -289,7 +308,16 @@ function summarizePoint(
   const lagGrowth = Math.round(slope(p.samples, (x) => x.lag) * (last.t - first.t));
   if (lagGrowth > Math.max(1000, p.offeredPerSecond)) reasons.push(`consumer lag grew by ~${lagGrowth} records`);
   const hop = latencyMs["kafka produce -> compute receive"];
-  const floor = p.floor;
+  const overFloor = (floor: FloorResult | undefined) =>
+    floor && hop
+      ? {
+          floorRatePerSecond: floor.ratePerSecond,
+          producers: floor.producers,
+          tickMs: floor.tickMs,
+          p50: round(hop.p50 / floor.latencyMs.p50, 2),
+          p99: round(hop.p99 / floor.latencyMs.p99, 2),
+        }
+      : undefined;
   return {
     offeredPerSecond: p.offeredPerSecond,
     perSymbolPerSecond: round(p.perSymbolPerSecond, 2),
@@ -302,14 +330,8 @@ function summarizePoint(
       writesPerRecord: round(perSecond.redisPublished / perSecond.computeConsumed, 3),
     },
     latencyMs,
-    kafkaHopOverFloor:
-      floor && hop
-        ? {
-            floorRatePerSecond: floor.ratePerSecond,
-            p50: round(hop.p50 / floor.latencyMs.p50, 2),
-            p99: round(hop.p99 / floor.latencyMs.p99, 2),
-          }
-        : undefined,
+    kafkaHopOverFloor: overFloor(p.floor),
+    kafkaHopOverUniformFloor: overFloor(p.uniformFloor),
     lag: { start: first.lag, end: last.lag, trendPerPoint: lagGrowth },
     processes: p.usage.groups,
     machineBusyPercent: p.usage.machineBusyPercent,
