@@ -2,8 +2,10 @@
 // FLOOR_ROLE=producer sends RATE records/s (acks=-1, one request in flight, each stamped with
 // its produce wall clock) over its share of the topic's partitions (producer FLOOR_PRODUCER_INDEX
 // of FLOOR_PRODUCERS takes the partitions p with p % FLOOR_PRODUCERS == index), in one request per
-// tick of FLOOR_TICK_MS, ticks aligned to the wall clock so that several producers send together; FLOOR_ROLE=consumer reads them with
-// compute's consumer settings and records produce -> receive latency. Driven over IPC.
+// tick of FLOOR_TICK_MS, ticks aligned to the wall clock so that several producers send together;
+// FLOOR_ROLE=consumer reads them with compute's consumer settings and records produce -> receive
+// latency. Both report the CPU time they spent per measured record (kafkajs's own cost per record,
+// the floor for ingest's and compute's CPU per update). Driven over IPC.
 import { Kafka, logLevel } from "kafkajs";
 import { DEFAULT_COMPUTE_OPTIONS } from "@quantcore/compute";
 import { EnvReader, noDelaySocketFactory, nowUs, sleep } from "@quantcore/runtime";
@@ -11,8 +13,14 @@ import { summarize, type Summary } from "./report.js";
 
 export type FromFloor =
   | { kind: "ready" }
-  | { kind: "produced"; measured: number; total: number; sendErrors: number }
-  | { kind: "consumed"; measured: number; latencyMs: Summary };
+  | { kind: "produced"; measured: number; total: number; sendErrors: number; cpuUs: number }
+  | { kind: "consumed"; measured: number; latencyMs: Summary; cpuUs: number };
+
+/** CPU time (user + system) of this process, microseconds. */
+const cpuNowUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 
 const env = new EnvReader();
 const role = env.oneOf("FLOOR_ROLE", ["producer", "consumer"] as const, "producer");
@@ -49,6 +57,7 @@ if (role === "producer") {
   let next = 0;
   let measured = 0;
   let sendErrors = 0;
+  let cpuStartUs: number | undefined;
   let lastMs = startMs;
   while (performance.now() < endMs) {
     const now = performance.now();
@@ -58,6 +67,7 @@ if (role === "producer") {
     carry -= n;
     if (n > 0) {
       const inWindow = now - startMs >= warmupSeconds * 1000;
+      if (inWindow) cpuStartUs ??= cpuNowUs();
       const stampedUs = nowUs();
       const messages = Array.from({ length: n }, () => {
         const value = Buffer.alloc(recordBytes);
@@ -77,11 +87,14 @@ if (role === "producer") {
     // The next wall-clock multiple of the tick: producers in other processes tick together.
     await sleep(tickMs - (Date.now() % tickMs));
   }
-  send({ kind: "produced", measured, total: next, sendErrors });
+  const cpuUs = cpuStartUs === undefined ? 0 : cpuNowUs() - cpuStartUs;
+  send({ kind: "produced", measured, total: next, sendErrors, cpuUs });
   await producer.disconnect();
   process.exit(0);
 } else {
   const samples: number[] = [];
+  let cpuFirstUs: number | undefined;
+  let cpuLastUs = 0;
   const consumer = kafka.consumer({
     groupId: `${topic}-floor`,
     maxWaitTimeInMs: DEFAULT_COMPUTE_OPTIONS.maxWaitTimeInMs,
@@ -96,14 +109,27 @@ if (role === "producer") {
     autoCommit: false,
     eachBatch: async ({ batch }) => {
       const recvUs = nowUs();
+      let measured = false;
       for (const m of batch.messages) {
         if (m.value && m.value.length >= 9 && m.value.readUInt8(8) === 1) {
           samples.push((recvUs - m.value.readDoubleLE(0)) / 1000);
+          measured = true;
         }
+      }
+      // From the first measured record to the last: CPU spent on the measured window.
+      if (measured) {
+        cpuFirstUs ??= cpuNowUs();
+        cpuLastUs = cpuNowUs();
       }
     },
   });
   process.on("message", (m: { kind: string }) => {
-    if (m.kind === "report") send({ kind: "consumed", measured: samples.length, latencyMs: summarize(samples) });
+    if (m.kind === "report")
+      send({
+        kind: "consumed",
+        measured: samples.length,
+        latencyMs: summarize(samples),
+        cpuUs: cpuFirstUs === undefined ? 0 : cpuLastUs - cpuFirstUs,
+      });
   });
 }

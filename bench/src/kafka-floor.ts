@@ -47,6 +47,8 @@ export interface FloorResult {
   consumed: number;
   sendErrors: number;
   latencyMs: Summary;
+  /** kafkajs's CPU per measured record: the producers' together, and the consumer's. */
+  cpuUsPerRecord: { producer: number; consumer: number };
 }
 
 const worker = path.join(import.meta.dirname, "kafka-floor-worker.ts");
@@ -96,6 +98,7 @@ export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
     const produced = {
       measured: reports.reduce((n, r) => n + r.measured, 0),
       sendErrors: reports.reduce((n, r) => n + r.sendErrors, 0),
+      cpuUs: reports.reduce((n, r) => n + r.cpuUs, 0),
     };
     // Wait (bounded) for the consumer to have read every measured record.
     const deadline = Date.now() + 15_000;
@@ -115,6 +118,10 @@ export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
       consumed: consumed.measured,
       sendErrors: produced.sendErrors,
       latencyMs: consumed.latencyMs,
+      cpuUsPerRecord: {
+        producer: Math.round((10 * produced.cpuUs) / Math.max(1, produced.measured)) / 10,
+        consumer: Math.round((10 * consumed.cpuUs) / Math.max(1, consumed.measured)) / 10,
+      },
     };
   } finally {
     await stopChild(consumer);
@@ -164,7 +171,12 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
         what: `bare kafkajs producer(s) -> consumer (separate processes), 30 partitions, acks=-1, compute's consumer settings; ${producers} producer(s), one request per ${tickMs} ms tick each`,
         recordBytes: DEFAULT_FLOOR.recordBytes,
         measuredSecondsPerRate: seconds,
-        counts: results.map((r) => ({ rate: r.ratePerSecond, produced: r.produced, consumed: r.consumed })),
+        counts: results.map((r) => ({
+          rate: r.ratePerSecond,
+          produced: r.produced,
+          consumed: r.consumed,
+          cpuUsPerRecord: r.cpuUsPerRecord,
+        })),
         date: new Date().toISOString(),
       },
       Object.fromEntries(results.map((r) => [`produce -> consume at ${r.ratePerSecond}/s`, r.latencyMs])),

@@ -54,7 +54,7 @@ export function writeLoadResults(
     `- Kafka floor (bare kafkajs, 30 partitions, acks=-1; producers x tick): ${floors
       .map(
         (x) =>
-          `${f(x.ratePerSecond, 0)}/s ${x.producers}x${x.tickMs} ms: p50 ${f(x.latencyMs.p50, 2)} ms, p99 ${f(x.latencyMs.p99, 2)} ms`,
+          `${f(x.ratePerSecond, 0)}/s ${x.producers}x${x.tickMs} ms: p50 ${f(x.latencyMs.p50, 2)} ms, p99 ${f(x.latencyMs.p99, 2)} ms, kafkajs CPU per record ${f(x.cpuUsPerRecord.producer, 1)} µs producing, ${f(x.cpuUsPerRecord.consumer, 1)} µs consuming`,
       )
       .join("; ")}`,
     "",
