@@ -36,7 +36,22 @@ const producers = env.int("FLOOR_PRODUCERS", 1, { min: 1 });
 const producerIndex = env.int("FLOOR_PRODUCER_INDEX", 0, { min: 0, max: producers - 1 });
 // The services' sockets (false = kafkajs's own, Nagle on: to show what that costs).
 const noDelay = env.oneOf("FLOOR_NO_DELAY", ["true", "false"] as const, "true") === "true";
+// The client library: kafkajs (the pipeline's) or @platformatic/kafka (the alternative, measured).
+const client = env.oneOf("FLOOR_CLIENT", ["kafkajs", "platformatic"] as const, "kafkajs");
 env.done();
+
+interface FloorMessage {
+  key: string;
+  partition: number;
+  value: Buffer;
+}
+/** The little a floor needs of a Kafka client, so two libraries can be measured the same way. */
+interface FloorProducer {
+  send(messages: FloorMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+/** Starts consuming the topic from the beginning; resolves once the group is joined. */
+type FloorConsume = (onValues: (values: Buffer[]) => void) => Promise<void>;
 
 const kafka = new Kafka({
   clientId: `bench-floor-${role}`,
@@ -47,9 +62,61 @@ const kafka = new Kafka({
 const send = (m: FromFloor) => process.send?.(m);
 for (const sig of ["SIGTERM", "SIGINT", "disconnect"] as const) process.on(sig, () => process.exit(0));
 
-if (role === "producer") {
+async function kafkajsProducer(): Promise<FloorProducer> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
+  return {
+    send: async (messages) => void (await producer.send({ topic, acks: -1, messages })),
+    close: () => producer.disconnect(),
+  };
+}
+
+async function platformaticProducer(): Promise<FloorProducer> {
+  const { Producer } = await import("@platformatic/kafka");
+  const producer = new Producer({ clientId: `bench-floor-${role}`, bootstrapBrokers: brokers });
+  return {
+    send: async (messages) =>
+      void (await producer.send({
+        acks: -1,
+        messages: messages.map((m) => ({ topic, partition: m.partition, key: Buffer.from(m.key), value: m.value })),
+      })),
+    close: () => producer.close(),
+  };
+}
+
+const kafkajsConsume: FloorConsume = async (onValues) => {
+  const consumer = kafka.consumer({
+    groupId: `${topic}-floor`,
+    maxWaitTimeInMs: DEFAULT_COMPUTE_OPTIONS.maxWaitTimeInMs,
+    minBytes: 1,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  // No commits, as compute, which commits on its own timer rather than after each batch: kafkajs's
+  // auto-commit sends a commit after every batch, and the next fetch waits for it.
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => onValues(batch.messages.flatMap((m) => (m.value ? [m.value] : []))),
+  });
+  await joined;
+};
+
+const platformaticConsume: FloorConsume = async (onValues) => {
+  const { Consumer } = await import("@platformatic/kafka");
+  const consumer = new Consumer({
+    groupId: `${topic}-floor`,
+    clientId: `bench-floor-${role}`,
+    bootstrapBrokers: brokers,
+    maxWaitTime: DEFAULT_COMPUTE_OPTIONS.maxWaitTimeInMs,
+    minBytes: 1,
+  });
+  const stream = await consumer.consume({ topics: [topic], mode: "earliest", autocommit: false });
+  stream.on("data", (m: { value: Buffer }) => onValues([m.value]));
+};
+
+if (role === "producer") {
+  const producer = client === "kafkajs" ? await kafkajsProducer() : await platformaticProducer();
   send({ kind: "ready" });
   const startMs = performance.now();
   const endMs = startMs + (warmupSeconds + seconds) * 1000;
@@ -78,7 +145,7 @@ if (role === "producer") {
         return { key: `S${partition}`, partition, value };
       });
       try {
-        await producer.send({ topic, acks: -1, messages });
+        await producer.send(messages);
         if (inWindow) measured += n;
       } catch {
         sendErrors++;
@@ -89,40 +156,29 @@ if (role === "producer") {
   }
   const cpuUs = cpuStartUs === undefined ? 0 : cpuNowUs() - cpuStartUs;
   send({ kind: "produced", measured, total: next, sendErrors, cpuUs });
-  await producer.disconnect();
+  await producer.close();
   process.exit(0);
 } else {
   const samples: number[] = [];
   let cpuFirstUs: number | undefined;
   let cpuLastUs = 0;
-  const consumer = kafka.consumer({
-    groupId: `${topic}-floor`,
-    maxWaitTimeInMs: DEFAULT_COMPUTE_OPTIONS.maxWaitTimeInMs,
-    minBytes: 1,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  consumer.on(consumer.events.GROUP_JOIN, () => send({ kind: "ready" }));
-  // No commits, as compute, which commits on its own timer rather than after each batch: kafkajs's
-  // auto-commit sends a commit after every batch, and the next fetch waits for it.
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      const recvUs = nowUs();
-      let measured = false;
-      for (const m of batch.messages) {
-        if (m.value && m.value.length >= 9 && m.value.readUInt8(8) === 1) {
-          samples.push((recvUs - m.value.readDoubleLE(0)) / 1000);
-          measured = true;
-        }
+  const consume = client === "kafkajs" ? kafkajsConsume : platformaticConsume;
+  await consume((values) => {
+    const recvUs = nowUs();
+    let measured = false;
+    for (const v of values) {
+      if (v.length >= 9 && v.readUInt8(8) === 1) {
+        samples.push((recvUs - v.readDoubleLE(0)) / 1000);
+        measured = true;
       }
-      // From the first measured record to the last: CPU spent on the measured window.
-      if (measured) {
-        cpuFirstUs ??= cpuNowUs();
-        cpuLastUs = cpuNowUs();
-      }
-    },
+    }
+    // From the first measured record to the last: CPU spent on the measured window.
+    if (measured) {
+      cpuFirstUs ??= cpuNowUs();
+      cpuLastUs = cpuNowUs();
+    }
   });
+  send({ kind: "ready" });
   process.on("message", (m: { kind: string }) => {
     if (m.kind === "report")
       send({

@@ -4,6 +4,7 @@
 // The load bench runs it first; alone:
 //   npm run kafka-floor -w @quantcore/bench  [FLOOR_RATES=300,3000] [FLOOR_SECONDS=15]
 //     [FLOOR_PRODUCERS=1] [FLOOR_TICK_MS=10]  (3 and 100: the load bench's shape at 300/s)
+//     [FLOOR_CLIENT=kafkajs|platformatic]  (@platformatic/kafka: the alternative client, measured alike)
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +26,8 @@ export interface FloorOptions {
   producers: number;
   /** Each producer sends what is due once per tick, ticks aligned across producers. */
   tickMs: number;
+  /** The Kafka client library measured. */
+  client: "kafkajs" | "platformatic";
   logDir: string;
 }
 
@@ -36,9 +39,11 @@ export const DEFAULT_FLOOR = Object.freeze({
   recordBytes: 800,
   producers: 1,
   tickMs: 10,
+  client: "kafkajs" as "kafkajs" | "platformatic",
 });
 
 export interface FloorResult {
+  client: "kafkajs" | "platformatic";
   ratePerSecond: number;
   producers: number;
   tickMs: number;
@@ -72,6 +77,7 @@ export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
     FLOOR_RECORD_BYTES: String(o.recordBytes),
     FLOOR_TICK_MS: String(o.tickMs),
     FLOOR_PRODUCERS: String(o.producers),
+    FLOOR_CLIENT: o.client,
   };
   const consumer = forkTs(`floor-consumer-${label}`, worker, { ...env, FLOOR_ROLE: "consumer" }, o.logDir);
   try {
@@ -110,6 +116,7 @@ export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
       await sleep(250);
     }
     return {
+      client: o.client,
       ratePerSecond: o.ratePerSecond,
       producers: o.producers,
       tickMs: o.tickMs,
@@ -150,6 +157,7 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const warmupSeconds = env.int("FLOOR_WARMUP_SECONDS", DEFAULT_FLOOR.warmupSeconds, { min: 0 });
   const producers = env.int("FLOOR_PRODUCERS", DEFAULT_FLOOR.producers, { min: 1, max: 30 });
   const tickMs = env.int("FLOOR_TICK_MS", DEFAULT_FLOOR.tickMs, { min: 1, max: 1000 });
+  const client = env.oneOf("FLOOR_CLIENT", ["kafkajs", "platformatic"] as const, DEFAULT_FLOOR.client);
   env.done();
   if (rates.some((r) => !(Number.isInteger(r) && r > 0))) throw new Error("FLOOR_RATES must be positive integers");
   const stack = await startStack({ topics: [], redis: false });
@@ -161,14 +169,14 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   try {
     const results: FloorResult[] = [];
     for (const ratePerSecond of rates) {
-      const base = { ...DEFAULT_FLOOR, seconds, warmupSeconds, producers, tickMs, logDir: stack.logDir };
+      const base = { ...DEFAULT_FLOOR, seconds, warmupSeconds, producers, tickMs, client, logDir: stack.logDir };
       results.push(await runKafkaFloor({ ...base, brokers: stack.kafka!.brokers, ratePerSecond }));
     }
     writeResults(
-      "kafka-floor",
+      client === "kafkajs" ? "kafka-floor" : `kafka-floor-${client}`,
       {
-        command: "npm run kafka-floor -w @quantcore/bench",
-        what: `bare kafkajs producer(s) -> consumer (separate processes), 30 partitions, acks=-1, compute's consumer settings; ${producers} producer(s), one request per ${tickMs} ms tick each`,
+        command: `${client === "kafkajs" ? "" : `FLOOR_CLIENT=${client} `}FLOOR_RATES=${rates.join(",")} npm run kafka-floor -w @quantcore/bench`,
+        what: `bare ${client} producer(s) -> consumer (separate processes), 30 partitions, acks=-1, compute's consumer settings; ${producers} producer(s), one request per ${tickMs} ms tick each`,
         recordBytes: DEFAULT_FLOOR.recordBytes,
         measuredSecondsPerRate: seconds,
         counts: results.map((r) => ({
