@@ -1,5 +1,44 @@
 import { SharedFrame, SharedUpdate, frameOf, type SharedStatus } from "./encoding.js";
-import type { DirectSink } from "./mailbox.js";
+
+/** A stream's transport, written to by the fan-out without going through the stream's generator. */
+export interface DirectSink {
+  /** Response headers are out and the transport is below its high-water mark. */
+  ready(): boolean;
+  /** Response headers are out and the transport still takes writes (maybe over its high-water mark). */
+  open(): boolean;
+  /** False once the transport is over its high-water mark (the frame is still queued). */
+  write(frame: SharedFrame): boolean;
+  /** Resolves once the transport is below its high-water mark again, closed, or `signal` aborted. */
+  drained(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Live updates from the fan-out written straight to a parked stream's transport: `fresh` (what
+ * the stream has not sent yet of `updates`) as one batch frame when allowed (shared by every
+ * stream of the same subscription through `batchFrames` when nothing was dropped), else one
+ * shared frame each. Returns the messages written, negated when the transport is over its
+ * high-water mark.
+ */
+export function writeLive(
+  sink: DirectSink,
+  fresh: readonly SharedUpdate[],
+  updates: readonly SharedUpdate[],
+  allowBatches: boolean,
+  subscriptionKey: string,
+  batchFrames: Map<string, SharedFrame>,
+): number {
+  if (allowBatches && fresh.length > 1) {
+    let frame = fresh === updates ? batchFrames.get(subscriptionKey) : undefined;
+    if (!frame) {
+      frame = frameOf(fresh);
+      if (fresh === updates) batchFrames.set(subscriptionKey, frame);
+    }
+    return sink.write(frame) ? 1 : -1;
+  }
+  let room = true;
+  for (const u of fresh) room = sink.write(u.singleFrame()) && room;
+  return room ? fresh.length : -fresh.length;
+}
 
 /**
  * A stream's backlog (conflated updates and status changes, in arrival order) as ONE frame

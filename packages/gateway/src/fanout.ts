@@ -3,18 +3,17 @@ import { Redis } from "ioredis";
 import { MarketUpdateSchema, type MarketUpdate, type SymbolStatus } from "@quantcore/proto";
 import { createLogger, nowUs } from "@quantcore/runtime";
 import { SharedStatus, SharedUpdate, type SharedFrame } from "./encoding.js";
-import type { Mailbox } from "./mailbox.js";
-
-export { Mailbox, subscriptionKey, type DirectSink } from "./mailbox.js";
+import type { ClientStream, StreamRegistry } from "./client-stream.js";
 
 const log = createLogger("gateway.fanout");
 
 /**
- * ONE Redis subscription for the whole process, fanned out to every client. Updates that arrive
- * together (one socket read) go out together: stamped and encoded once, then one write per client.
+ * ONE Redis subscription for the whole process, fanned out to every subscribed stream. Updates
+ * that arrive together (one socket read) go out together: stamped and encoded once, then handed
+ * to each stream that wants them (which writes them or keeps them in its mailbox).
  */
-export class FanOut {
-  readonly clients = new Set<Mailbox>();
+export class FanOut implements StreamRegistry {
+  readonly clients = new Set<ClientStream>();
   readonly stats = { messagesIn: 0, badMessages: 0, resubscribes: 0 };
   private readonly sub: Redis;
   private lostConnection = false;
@@ -46,6 +45,14 @@ export class FanOut {
       log.warn("redis subscription restored; resetting clients", { clients: this.clients.size });
       for (const c of this.clients) c.reset("state store subscription was interrupted");
     });
+  }
+
+  add(stream: ClientStream): void {
+    this.clients.add(stream);
+  }
+
+  delete(stream: ClientStream): void {
+    this.clients.delete(stream);
   }
 
   async start(): Promise<void> {
