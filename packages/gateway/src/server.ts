@@ -9,18 +9,18 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import { ControlService, SymbolState } from "@quantcore/proto";
-import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
+import { ControlService } from "@quantcore/proto";
+import { QuantCoreError, createLogger, settlesWithin } from "@quantcore/runtime";
 import { authInterceptor } from "./auth.js";
 import { controlPlane } from "./control.js";
 import { SlidingLatency } from "./latency.js";
 import type { SharedFrame } from "./encoding.js";
-import { FanOut } from "./fanout.js";
-import { Liveness } from "./liveness.js";
+import { createMarketData } from "./market-data.js";
 import { createMetrics } from "./metrics.js";
 import { checkedRequestBody } from "./request-check.js";
-import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
-import { requestTransport, routes, type RequestTransport } from "./service.js";
+import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from "./options.js";
+import { requestTransport, type RequestTransport } from "./service.js";
+import { RedisStateStore } from "./state-store.js";
 
 const log = createLogger("gateway");
 
@@ -42,46 +42,18 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   const opts: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...partial };
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   redis.on("error", (err: Error) => log.warn("redis error", { err: err.message }));
-  const fanout = new FanOut(opts.redisUrl, redisKeys(opts.redisNamespace).updates, opts.lateAfterMs);
   const metrics = createMetrics();
   const latency = new SlidingLatency(60);
-  const liveness = new Liveness(redis, opts.redisNamespace, opts);
   const onRejected = (contract: string) => metrics.rejectedContracts.inc({ contract });
-  liveness.onRejected = onRejected;
-  fanout.onMessage = (u) => {
-    metrics.messagesIn.inc();
-    latency.observe(u, nowUs());
-    liveness.observe(u, Date.now());
-  };
-  fanout.onSent = (u) => {
-    metrics.observe(u);
-    if (u.late) metrics.lateUpdates.inc();
-  };
-  fanout.onDirectWrites = (n) => metrics.messagesOut.inc(n);
-  // One judge per gateway: only changes reach the streams, through the fan-out's ordered path.
-  liveness.onChanges = (changes) => {
-    for (const s of changes) metrics.statusChanges.inc({ state: SymbolState[s.state] });
-    fanout.broadcastStatuses(changes);
-  };
+  const store = new RedisStateStore(redis, opts.redisUrl, opts.redisNamespace);
+  const marketData = createMarketData({ opts, store, metrics, latency, onRejected });
   try {
     await redis.connect();
-    await fanout.start();
-    // Every symbol is judged before the first stream asks for its status.
-    await liveness.start();
+    await marketData.start();
   } catch (err) {
-    liveness.close();
     redis.disconnect();
-    await fanout.close();
     throw QuantCoreError.infra("gateway redis connect", err);
   }
-  // A stalled client never resumes its stream, so lag is also checked on a timer.
-  const sweep = setInterval(
-    () => {
-      const now = Date.now();
-      for (const c of fanout.clients) c.checkLag(now);
-    },
-    Math.max(50, Math.min(1000, opts.maxClientLagMs / 2)),
-  );
 
   /** The transport of one request: who it is, how to end it, and the fan-out's direct sink. */
   const transportOf = (
@@ -125,14 +97,13 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       },
     };
   };
-  const marketData = routes({ opts, redis, fanout, metrics, liveness });
   const control = controlPlane({
     opts,
     redis,
     latency,
-    clientCount: () => fanout.clients.size,
+    clientCount: () => marketData.clientCount(),
     onRejected,
-    unknownSymbols: (symbols) => liveness.unknown(symbols),
+    unknownSymbols: (symbols) => marketData.unknownSymbols(symbols),
   });
   const router = createConnectRouter({
     interceptors: [authInterceptor({ operators: opts.operatorTokens, bots: opts.botTokens })],
@@ -144,7 +115,7 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     grpcWeb: true,
     connect: true,
   });
-  marketData(router);
+  marketData.routes(router);
   router.service(ControlService, control);
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
   // connectNodeAdapter, with the request's transport in the context and failures through our
@@ -247,20 +218,17 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   return {
     grpcUrl: `http://${opts.host}:${grpcPort}`,
     httpUrl: `http://${opts.host}:${httpPort}`,
-    clientCount: () => fanout.clients.size,
+    clientCount: () => marketData.clientCount(),
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(sweep);
-      liveness.close();
       // Stop accepting, let streams end cleanly, then force what is left.
       const done = Promise.all([
         new Promise<void>((r) => h2.close(() => r())),
         new Promise<void>((r) => h1.close(() => r())),
       ]);
       for (const s of sessions) s.close();
-      for (const c of fanout.clients)
-        c.fail(new QuantCoreError("unavailable", "gateway shutting down", { retriable: true }));
+      marketData.endStreams(new QuantCoreError("unavailable", "gateway shutting down", { retriable: true }));
       h1.closeIdleConnections();
       if (!(await settlesWithin(done, opts.shutdownTimeoutMs))) {
         for (const s of sessions) s.destroy();
@@ -270,7 +238,7 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         await settlesWithin(done, 1_000);
       }
       await control.close();
-      await fanout.close();
+      await marketData.close();
       redis.disconnect();
     },
   };

@@ -1,5 +1,4 @@
 import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import type { Redis } from "ioredis";
 import { MarketDataService, type StreamMarketUpdatesResponse } from "@quantcore/proto";
 import { QuantCoreError, SYMBOL_PATTERN } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
@@ -9,7 +8,8 @@ import type { DirectSink } from "./direct-drain.js";
 import type { FanOut } from "./fanout.js";
 import type { Liveness } from "./liveness.js";
 import type { Metrics } from "./metrics.js";
-import { redisKeys, type GatewayOptions } from "./options.js";
+import type { GatewayOptions } from "./options.js";
+import type { StateStore } from "./state-store.js";
 
 /** The transport of the current request, so a stalled stream can be closed from outside. */
 export interface RequestTransport {
@@ -29,7 +29,7 @@ export const requestTransport = createContextKey<RequestTransport | undefined>(u
 
 export interface ServiceDeps {
   opts: GatewayOptions;
-  redis: Redis;
+  store: StateStore;
   fanout: FanOut;
   metrics: Metrics;
   liveness: Liveness;
@@ -69,9 +69,9 @@ async function requireKnown(liveness: Liveness, symbols: string[]): Promise<void
 const BINARY_CONTENT_TYPE = /^application\/(grpc|grpc-web|connect)(\+proto)?$/i;
 
 export function routes(deps: ServiceDeps) {
-  const { opts, redis, fanout, metrics, liveness } = deps;
+  const { opts, store, fanout, metrics, liveness } = deps;
   const perPeer = new Map<string, number>();
-  const snapshots = new SnapshotReader(redis, opts.redisNamespace);
+  const snapshots = new SnapshotReader(store);
   const source: StreamSource = {
     snapshot: (symbols) => snapshots.read(symbols),
     snapshotRetrying: (symbols, signal) => snapshots.readRetrying(symbols, signal),
@@ -128,14 +128,14 @@ export function routes(deps: ServiceDeps) {
       async getSnapshot(req) {
         const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
         await requireKnown(liveness, symbols);
-        const updates = await readState(redis, opts.redisNamespace, symbols);
+        const updates = await readState(store, symbols);
         for (const u of updates) u.snapshot = true;
         const statuses = (symbols.length > 0 ? symbols : liveness.symbols()).map((s) => liveness.statusOf(s));
         return { updates, statuses };
       },
       async listSymbols() {
         try {
-          return { symbols: (await redis.hkeys(redisKeys(opts.redisNamespace).state)).sort() };
+          return { symbols: (await store.stateSymbols()).sort() };
         } catch (err) {
           throw toConnectError(QuantCoreError.infra("redis read", err));
         }
