@@ -8,8 +8,8 @@ import {
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { QuantCoreError, nowUs, sleep } from "@quantcore/runtime";
-import { writeBacklog, writeLive, type DirectSink } from "./direct-drain.js";
-import { SharedStatus, SharedUpdate, preEncodedResponse, type SharedFrame } from "./encoding.js";
+import { writeBacklog, writeLive, type DirectSink, type TickFrames } from "./direct-drain.js";
+import { SharedStatus, SharedUpdate, preEncodedResponse } from "./encoding.js";
 import { toConnectError } from "./errors.js";
 import { Mailbox, RateCap, subscriptionKey } from "./mailbox.js";
 import type { Metrics } from "./metrics.js";
@@ -67,10 +67,11 @@ export class ClientStream {
   }
 
   /**
-   * The fan-out's hand-off: written straight to the transport when it has room (shared frames,
-   * cached per subscription in `batchFrames`), otherwise conflated in the mailbox. Returns messages written.
+   * The fan-out's hand-off: written straight to the transport when it has room (one write, of a
+   * frame shared per subscription through `frames`), otherwise conflated in the mailbox. Returns
+   * messages written.
    */
-  deliver(updates: readonly SharedUpdate[], batchFrames: Map<string, SharedFrame>, nowMs: number): number {
+  deliver(updates: readonly SharedUpdate[], frames: TickFrames, nowMs: number): number {
     if (this.failure) return 0;
     const sink = this.direct;
     if (!sink?.ready()) {
@@ -87,7 +88,7 @@ export class ClientStream {
       if (fresh.length === 0) return 0;
       if (fresh.length === updates.length) fresh = updates; // nothing dropped: the shared frame fits
     }
-    const written = writeLive(sink, fresh, updates, this.opts.allowBatches, this.subscriptionKey, batchFrames);
+    const written = writeLive(sink, fresh, updates, this.opts.allowBatches, frames);
     this.lastWriteAtMs = nowMs;
     // Over the high-water mark: conflate until the loop's own (draining) write path catches up.
     if (written < 0) this.direct = undefined;

@@ -12,32 +12,40 @@ export interface DirectSink {
   drained(signal: AbortSignal): Promise<void>;
 }
 
+/** One flush's frames for one subscription, shared by every stream of it that drops nothing. */
+export interface TickFrames {
+  /** All the updates as one batch message. */
+  batch?: SharedFrame;
+  /** All the updates as consecutive single-update messages, in one buffer. */
+  run?: SharedFrame;
+}
+
 /**
- * Live updates from the fan-out written straight to a parked stream's transport: `fresh` (what
- * the stream has not sent yet of `updates`) as one batch frame when allowed (shared by every
- * stream of the same subscription through `batchFrames` when nothing was dropped), else one
- * shared frame each. Returns the messages written, negated when the transport is over its
- * high-water mark.
+ * Live updates from the fan-out written straight to a parked stream's transport, in ONE write
+ * (one syscall on an HTTP/1.1 socket): `fresh` (what the stream has not sent yet of `updates`)
+ * as one batch message when allowed, else as consecutive single-update messages. When nothing
+ * was dropped the frame is shared through `frames` by every stream of the subscription.
+ * Returns the messages written, negated when the transport is over its high-water mark.
  */
 export function writeLive(
   sink: DirectSink,
   fresh: readonly SharedUpdate[],
   updates: readonly SharedUpdate[],
   allowBatches: boolean,
-  subscriptionKey: string,
-  batchFrames: Map<string, SharedFrame>,
+  frames: TickFrames,
 ): number {
-  if (allowBatches && fresh.length > 1) {
-    let frame = fresh === updates ? batchFrames.get(subscriptionKey) : undefined;
-    if (!frame) {
-      frame = frameOf(fresh);
-      if (fresh === updates) batchFrames.set(subscriptionKey, frame);
-    }
-    return sink.write(frame) ? 1 : -1;
-  }
-  let room = true;
-  for (const u of fresh) room = sink.write(u.singleFrame()) && room;
-  return room ? fresh.length : -fresh.length;
+  const messages = allowBatches ? 1 : fresh.length;
+  let frame: SharedFrame | undefined;
+  if (fresh.length === 1) frame = fresh[0]!.singleFrame();
+  else if (fresh !== updates) frame = allowBatches ? frameOf(fresh) : runOf(fresh);
+  else if (allowBatches) frame = frames.batch ??= frameOf(fresh);
+  else frame = frames.run ??= runOf(fresh);
+  return sink.write(frame) ? messages : -messages;
+}
+
+/** Several single-update messages back to back: a valid body for every enveloped protocol. */
+function runOf(updates: readonly SharedUpdate[]): SharedFrame {
+  return new SharedFrame(Buffer.concat(updates.map((u) => u.singleFrame().bytes)));
 }
 
 /**

@@ -1,11 +1,17 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { MarketUpdateSchema, type MarketUpdate, type SymbolStatus } from "@quantcore/proto";
 import { createLogger, nowUs } from "@quantcore/runtime";
-import { SharedStatus, SharedUpdate, type SharedFrame } from "./encoding.js";
+import { SharedStatus, SharedUpdate } from "./encoding.js";
+import type { TickFrames } from "./direct-drain.js";
 import type { ClientStream, StreamRegistry } from "./client-stream.js";
 import type { StateStore, Subscription } from "./state-store.js";
 
 const log = createLogger("gateway.fanout");
+
+interface SubscriptionGroup {
+  symbols: ReadonlySet<string> | undefined;
+  streams: Set<ClientStream>;
+}
 
 /**
  * ONE subscription to the update channel for the whole process, fanned out to every subscribed stream. Updates
@@ -14,6 +20,8 @@ const log = createLogger("gateway.fanout");
  */
 export class FanOut implements StreamRegistry {
   readonly clients = new Set<ClientStream>();
+  /** The streams by subscription: each group shares one filtered list and its frames per flush. */
+  private readonly groups = new Map<string, SubscriptionGroup>();
   readonly stats = { messagesIn: 0, badMessages: 0, resubscribes: 0 };
   private subscription: Subscription | undefined;
   private tick: MarketUpdate[] = [];
@@ -31,10 +39,18 @@ export class FanOut implements StreamRegistry {
 
   add(stream: ClientStream): void {
     this.clients.add(stream);
+    let g = this.groups.get(stream.subscriptionKey);
+    if (!g) {
+      g = { symbols: stream.symbols, streams: new Set() };
+      this.groups.set(stream.subscriptionKey, g);
+    }
+    g.streams.add(stream);
   }
 
   delete(stream: ClientStream): void {
     this.clients.delete(stream);
+    const g = this.groups.get(stream.subscriptionKey);
+    if (g?.streams.delete(stream) && g.streams.size === 0) this.groups.delete(stream.subscriptionKey);
   }
 
   async start(): Promise<void> {
@@ -81,18 +97,14 @@ export class FanOut implements StreamRegistry {
     });
     this.tick = [];
     const nowMs = Date.now();
-    const batchFrames = new Map<string, SharedFrame>();
-    // Streams with the same subscription share one filtered list (and so one batch frame).
-    const perSubscription = new Map<string, readonly SharedUpdate[]>();
     let written = 0;
-    for (const c of this.clients) {
-      let mine = perSubscription.get(c.subscriptionKey);
-      if (!mine) {
-        const wanted = c.symbols ? shared.filter((s) => c.wants(s.update.symbol)) : shared;
-        mine = wanted.length === shared.length ? shared : wanted;
-        perSubscription.set(c.subscriptionKey, mine);
-      }
-      if (mine.length > 0) written += c.deliver(mine, batchFrames, nowMs);
+    for (const g of this.groups.values()) {
+      const wanted = g.symbols ? shared.filter((u) => g.symbols!.has(u.update.symbol)) : shared;
+      if (wanted.length === 0) continue;
+      const mine = wanted.length === shared.length ? shared : wanted;
+      // Every stream of the group that drops nothing writes the same frame (built once, on first use).
+      const frames: TickFrames = {};
+      for (const c of g.streams) written += c.deliver(mine, frames, nowMs);
     }
     if (written > 0) this.onDirectWrites?.(written);
   }

@@ -14,12 +14,12 @@ import { QuantCoreError, createLogger, settlesWithin } from "@quantcore/runtime"
 import { authInterceptor } from "./auth.js";
 import { controlPlane } from "./control.js";
 import { SlidingLatency } from "./latency.js";
-import type { SharedFrame } from "./encoding.js";
 import { createMarketData } from "./market-data.js";
 import { createMetrics } from "./metrics.js";
 import { checkedRequestBody } from "./request-check.js";
 import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from "./options.js";
 import { requestTransport, type RequestTransport } from "./service.js";
+import { H1Sink, H2Sink } from "./sinks.js";
 import { RedisStateStore } from "./state-store.js";
 
 const log = createLogger("gateway");
@@ -63,39 +63,15 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     const peer = req.socket.remoteAddress ?? "?";
     if ("stream" in req) {
       const stream = req.stream;
-      const h2res = res as http2.Http2ServerResponse;
       return {
         peer,
         // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
         kill: () => !stream.destroyed && stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM),
-        sink: {
-          ready: () => h2res.headersSent && !h2res.writableEnded && !stream.closed && !stream.writableNeedDrain,
-          open: () => h2res.headersSent && !h2res.writableEnded && !stream.closed,
-          write: (frame: SharedFrame) => stream.write(frame.bytes),
-          drained: (signal: AbortSignal) => drainedOrClosed(stream, signal),
-        },
+        sink: new H2Sink(res as http2.Http2ServerResponse, stream),
       };
     }
-    const h1res = res as http.ServerResponse;
     const socket = req.socket;
-    const open = () =>
-      h1res.headersSent &&
-      h1res.chunkedEncoding &&
-      !h1res.writableEnded &&
-      !socket.destroyed &&
-      h1res.writableLength === socket.writableLength;
-    return {
-      peer,
-      kill: () => socket.destroy(),
-      // Frames go to the socket as ready-made chunks, once the response is chunked, its headers
-      // are out and nothing of its own is still queued ahead of them (so the order holds).
-      sink: {
-        ready: () => open() && !socket.writableNeedDrain,
-        open,
-        write: (frame: SharedFrame) => socket.write(frame.httpChunk()),
-        drained: (signal: AbortSignal) => drainedOrClosed(socket, signal),
-      },
-    };
+    return { peer, kill: () => socket.destroy(), sink: new H1Sink(res as http.ServerResponse, socket) };
   };
   const control = controlPlane({
     opts,
@@ -242,23 +218,4 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       redis.disconnect();
     },
   };
-}
-
-/** Resolves on the transport's next 'drain' or 'close' (or at once when it has room), or on abort. */
-function drainedOrClosed(
-  w: NodeJS.EventEmitter & { writableNeedDrain: boolean; destroyed: boolean },
-  signal: AbortSignal,
-): Promise<void> {
-  if (!w.writableNeedDrain || w.destroyed || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      w.off("drain", done);
-      w.off("close", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    w.once("drain", done);
-    w.once("close", done);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
