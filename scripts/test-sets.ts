@@ -14,6 +14,8 @@ export const UNIT = [
   "infra/test/*.test.ts",
   "packages/binance-sim/test/*.test.ts",
   "packages/compute/test/signals.test.ts",
+  "packages/gateway/test/liveness-stall.test.ts",
+  "packages/gateway/test/routes.test.ts",
   "packages/core/test/*.test.ts",
   "packages/ingest/test/ack-log.test.ts",
   "packages/ingest/test/book-stamps.test.ts",
@@ -41,7 +43,10 @@ export const INTEGRATION = [
   "tests/chaos/short.test.ts",
   // Redis
   "packages/compute/test/redis-writer.test.ts",
-  "packages/gateway/test/*.test.ts",
+  "packages/gateway/test/control.test.ts",
+  "packages/gateway/test/gateway.test.ts",
+  "packages/gateway/test/requests.test.ts",
+  "packages/gateway/test/status.test.ts",
   "packages/ingest/test/health.test.ts",
   // the whole pipeline, bundles, the browser
   "tests/e2e/*.test.ts",
