@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import type { FloorResult } from "./kafka-floor.js";
 import { E2E, HOPS } from "./load-protocol.js";
-import type { FloorRatio, PointResult } from "./load-point.js";
+import type { FloorRatio, PointResult } from "./load-summary.js";
 import { resultsDir } from "./report.js";
 
 const f = (n: number | undefined, digits = 1) =>

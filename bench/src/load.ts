@@ -15,7 +15,8 @@ import { EnvReader, TOP30_USDT } from "@quantcore/runtime";
 import { startStack, type StackHandle } from "@quantcore/stack";
 import { DEFAULT_FLOOR, burstPeriodMs, runKafkaFloor, type FloorResult } from "./kafka-floor.js";
 import { KafkaCounters } from "./load-kafka.js";
-import { runPoint, type PointResult, type PointSettings } from "./load-point.js";
+import { runPoint, type PointSettings } from "./load-point.js";
+import type { PointResult } from "./load-summary.js";
 import { buildApps, stopAll } from "./load-procs.js";
 import { writeLoadResults } from "./load-report.js";
 
