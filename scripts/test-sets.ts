@@ -45,6 +45,7 @@ export const INTEGRATION = [
   // Redis
   "packages/compute/test/redis-writer.test.ts",
   "packages/gateway/test/control.test.ts",
+  "packages/gateway/test/flow.test.ts",
   "packages/gateway/test/gateway.test.ts",
   "packages/gateway/test/requests.test.ts",
   "packages/gateway/test/status.test.ts",
