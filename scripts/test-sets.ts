@@ -15,6 +15,7 @@ export const UNIT = [
   "packages/binance-sim/test/*.test.ts",
   "packages/compute/test/signals.test.ts",
   "packages/compute/test/flusher.test.ts",
+  "packages/gateway/test/direct-write.test.ts",
   "packages/gateway/test/liveness-stall.test.ts",
   "packages/gateway/test/routes.test.ts",
   "packages/core/test/*.test.ts",
@@ -45,6 +46,7 @@ export const INTEGRATION = [
   // Redis
   "packages/compute/test/redis-writer.test.ts",
   "packages/gateway/test/control.test.ts",
+  "packages/gateway/test/flow.test.ts",
   "packages/gateway/test/gateway.test.ts",
   "packages/gateway/test/requests.test.ts",
   "packages/gateway/test/status.test.ts",
