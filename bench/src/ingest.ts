@@ -13,17 +13,16 @@
 //   [BENCH_SOAK_MAX_SECONDS=600]
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { Kafka, logLevel, type ProducerConfig } from "kafkajs";
 import { TOP30_USDT, createIngestService, type IngestService, type IngestStats } from "@quantcore/ingest";
 import { EnvReader, sleep, waitFor } from "@quantcore/runtime";
 import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import type { SimMessage, SimSample } from "./ingest-sim.js";
-import { type Summary, summarize, writeResults } from "./report.js";
+import { gc, memoryRows, soak } from "./ingest-soak.js";
+import { simulatorWindow, summary, writeIngestMarkdown, type Row } from "./ingest-report.js";
+import { summarize, writeResults } from "./report.js";
 
 const env = new EnvReader();
 // 667/s x 30 symbols = 20,010 frames/s offered: the 20,000 target.
@@ -39,14 +38,6 @@ const symbols = [...TOP30_USDT];
 const hourOfTraffic = 3600 * 10 * symbols.length; // Binance @100ms: at most 10 diffs/s per symbol
 const MB = 2 ** 20;
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
-
-// A forced GC before each memory sample, so RSS/heap reflect live data rather than GC timing.
-const gc: () => void =
-  (globalThis as { gc?: () => void }).gc ??
-  (() => {
-    v8.setFlagsFromString("--expose-gc");
-    return vm.runInNewContext("gc") as () => void;
-  })();
 
 let stack: StackHandle | undefined;
 let sim: ChildProcess | undefined;
@@ -81,27 +72,6 @@ function checkAlive(st: IngestStats): void {
   if (sim && (sim.exitCode !== null || sim.signalCode !== null)) throw new Error("simulator child exited mid-run");
   if (st.producerBacklog >= 50_000) throw new Error(`Kafka is not taking records (backlog ${st.producerBacklog})`);
 }
-
-/** Least-squares slope of y over x. */
-function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  if (n < 2) return NaN;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return den === 0 ? NaN : num / den;
-}
-
-type Row = Summary & { min: number };
-const summary = (values: number[]): Row => ({
-  ...summarize(values),
-  min: values.length > 0 ? Math.min(...values) : NaN,
-});
 
 async function run(): Promise<void> {
   const runId = randomUUID().slice(0, 8);
@@ -210,26 +180,7 @@ async function run(): Promise<void> {
   const p1Elu = performance.eventLoopUtilization(p1EluStart).utilization * 100;
   const p1Seconds = (p1EndMs - p1StartMs) / 1000;
 
-  // Simulator samples inside the window (its own clock; same host, same time origin base).
-  const win = simSamples.filter((s) => s.atMs >= p1StartMs - 500 && s.atMs <= p1EndMs + 500);
-  const offered: number[] = [];
-  const simElu: number[] = [];
-  for (let i = 1; i < win.length; i++) {
-    const a = win[i - 1]!;
-    const b = win[i]!;
-    const dt = (b.atMs - a.atMs) / 1000;
-    offered.push((b.framesSent - a.framesSent) / dt);
-    const busy = b.eluActive - a.eluActive;
-    simElu.push((100 * busy) / (busy + b.eluIdle - a.eluIdle));
-  }
-  const w0 = win[0];
-  const w1 = win.at(-1);
-  const offeredMean = w0 && w1 && w1 !== w0 ? (w1.framesSent - w0.framesSent) / ((w1.atMs - w0.atMs) / 1000) : NaN;
-  const simEluMean =
-    w0 && w1 && w1 !== w0
-      ? (100 * (w1.eluActive - w0.eluActive)) / (w1.eluActive - w0.eluActive + w1.eluIdle - w0.eluIdle)
-      : NaN;
-  const simCpuMean = w0 && w1 && w1 !== w0 ? (100 * (w1.cpuUs - w0.cpuUs)) / 1000 / (w1.atMs - w0.atMs) : NaN;
+  const { offered, simElu, offeredMean, simEluMean, simCpuMean } = simulatorWindow(simSamples, p1StartMs, p1EndMs);
   const ingestCpu = (100 * (p1CpuUsed.user + p1CpuUsed.system)) / 1000 / (p1EndMs - p1StartMs);
   const p1Requests = produce.requests - p1Produce.requests;
   const p1Records = p1End.published - p1Start.published;
@@ -249,43 +200,10 @@ async function run(): Promise<void> {
   );
 
   // ---- phase 2: soak -----------------------------------------------------------------------
-  const mem: { t: number; rssMb: number; heapMb: number }[] = [];
-  const soakStart = svc.stats();
-  const soakT0 = performance.now();
-  const sampleMem = () => {
-    gc();
-    const m = process.memoryUsage();
-    mem.push({ t: (performance.now() - soakT0) / 1000, rssMb: m.rss / MB, heapMb: m.heapUsed / MB });
-  };
-  let soakEnd = soakStart;
-  if (soakSeconds > 0 || soakFrames > 0) {
-    sampleMem();
-    for (;;) {
-      await sleep(5000);
-      sampleMem();
-      soakEnd = svc.stats();
-      checkAlive(soakEnd);
-      backlog.push(soakEnd.producerBacklog);
-      const elapsed = (performance.now() - soakT0) / 1000;
-      const frames = soakEnd.frames - soakStart.frames;
-      if (Math.round(elapsed) % 30 === 0) {
-        console.log(
-          `soak ${Math.round(elapsed)} s: ${frames} frames, rss ${round(mem.at(-1)!.rssMb)} MB, heap ${round(mem.at(-1)!.heapMb)} MB`,
-        );
-      }
-      if ((elapsed >= soakSeconds && frames >= soakFrames) || elapsed >= soakMaxSeconds) break;
-    }
-  }
-  const soakWall = (performance.now() - soakT0) / 1000;
-  const soakFramesDone = soakEnd.frames - soakStart.frames;
-  const rssSlope = slope(
-    mem.map((m) => m.t),
-    mem.map((m) => m.rssMb),
-  );
-  const heapSlope = slope(
-    mem.map((m) => m.t),
-    mem.map((m) => m.heapMb),
-  );
+  const soaked = await soak(svc, { soakSeconds, soakFrames, soakMaxSeconds }, (st) => {
+    checkAlive(st);
+    backlog.push(st.producerBacklog);
+  });
 
   // ---- stop ingest; what really reached Kafka ----------------------------------------------
   ingestStopped = true;
@@ -305,17 +223,7 @@ async function run(): Promise<void> {
     "ingest event-loop utilisation (%)": summary(ingestElu),
     "simulator event-loop utilisation (%)": summary(simElu),
   };
-  const memRows = {
-    rssAfterWarmupMb: round(rssAfterWarmupMb),
-    rssSoakStartMb: round(mem[0]?.rssMb ?? NaN),
-    rssEndMb: round(mem.at(-1)?.rssMb ?? NaN),
-    rssMaxMb: round(Math.max(...mem.map((m) => m.rssMb))),
-    rssSlopeMbPer10Min: round(rssSlope * 600, 2),
-    heapSoakStartMb: round(mem[0]?.heapMb ?? NaN),
-    heapEndMb: round(mem.at(-1)?.heapMb ?? NaN),
-    heapMaxMb: round(Math.max(...mem.map((m) => m.heapMb))),
-    heapSlopeMbPer10Min: round(heapSlope * 600, 2),
-  };
+  const memRows = memoryRows(soaked, rssAfterWarmupMb);
   const meta = {
     command: "npm run ingest -w @quantcore/bench",
     machine: "2 cores, 24 GiB; Kafka, Redis, simulator (child process) and ingest on one host",
@@ -343,11 +251,11 @@ async function run(): Promise<void> {
           ? "ingest (its event loop is saturated)"
           : "neither event loop saturated",
     soak: {
-      wallSeconds: round(soakWall),
-      frames: soakFramesDone,
-      trafficMinutesCarried: round((soakFramesDone / hourOfTraffic) * 60),
-      oneHourOfTrafficCarried: soakFramesDone >= hourOfTraffic,
-      samples: mem.length,
+      wallSeconds: round(soaked.wallSeconds),
+      frames: soaked.frames,
+      trafficMinutesCarried: round((soaked.frames / hourOfTraffic) * 60),
+      oneHourOfTrafficCarried: soaked.frames >= hourOfTraffic,
+      samples: soaked.mem.length,
       gcBeforeEachSample: true,
       ...memRows,
     },
@@ -368,37 +276,7 @@ async function run(): Promise<void> {
   };
   writeResults("ingest", meta, rows, "per-second samples");
 
-  // A shorter markdown than writeResults' latency table: p50/min/mean per 1 s sample, plus memory.
-  const f = (n: number) => (Number.isFinite(n) ? String(round(n)) : "-");
-  const md = [
-    "# ingest",
-    "",
-    `- command: ${meta.command}`,
-    `- machine: ${meta.machine}`,
-    `- setup: ${meta.setup}; topic with 30 partitions, acks=all`,
-    `- books synced after ${meta.secondsToSyncAllBooks} s, then ${warmupSeconds} s warm-up, then ${meta.measuredSeconds} s of 1 s samples`,
-    `- limited by: ${meta.limitedBy}; target ${meta.targetFramesPerSecond} frames/s per shard`,
-    `- CPU (user+sys, % of one core): ingest ${meta.ingestCpuPercentMean}%, simulator ${meta.simulatorCpuPercentMean}%`,
-    `- ingest per frame at the offered rate (not a capacity claim): ${meta.ingestBusyMicrosPerFrame} µs event-loop busy, ${meta.ingestCpuMicrosPerFrame} µs CPU`,
-    `- Kafka produce: ${JSON.stringify(meta.kafkaProduce)}`,
-    `- totals: ${JSON.stringify(meta.totals)}`,
-    `- date: ${meta.date}`,
-    "",
-    "| 1 s samples | p50 | min | mean | max |",
-    "|---|---:|---:|---:|---:|",
-    ...Object.entries(rows).map(([k, s]) => `| ${k} | ${f(s.p50)} | ${f(s.min)} | ${f(s.mean)} | ${f(s.max)} |`),
-    "",
-    `Soak: ${meta.soak.frames} frames in ${meta.soak.wallSeconds} s = ${meta.soak.trafficMinutesCarried} min of 30-symbol @100ms traffic ` +
-      `(${meta.soak.oneHourOfTrafficCarried ? "at least" : "LESS than"} one hour); ${meta.soak.samples} samples every 5 s after a forced GC.`,
-    "",
-    "| memory | after warm-up | soak start | end | max | slope (MB / 10 min) |",
-    "|---|---:|---:|---:|---:|---:|",
-    `| RSS (MB) | ${f(memRows.rssAfterWarmupMb)} | ${f(memRows.rssSoakStartMb)} | ${f(memRows.rssEndMb)} | ${f(memRows.rssMaxMb)} | ${memRows.rssSlopeMbPer10Min} |`,
-    `| heapUsed (MB) | - | ${f(memRows.heapSoakStartMb)} | ${f(memRows.heapEndMb)} | ${f(memRows.heapMaxMb)} | ${memRows.heapSlopeMbPer10Min} |`,
-    "",
-  ].join("\n");
-  writeFileSync(path.resolve(import.meta.dirname, "../results/ingest.md"), md);
-  console.log(md);
+  console.log(writeIngestMarkdown(meta, rows, memRows, warmupSeconds));
 }
 
 let failed = false;
