@@ -14,6 +14,7 @@ export const UNIT = [
   "infra/test/*.test.ts",
   "packages/binance-sim/test/*.test.ts",
   "packages/compute/test/signals.test.ts",
+  "packages/gateway/test/client-stream.test.ts",
   "packages/gateway/test/direct-write.test.ts",
   "packages/gateway/test/liveness-stall.test.ts",
   "packages/gateway/test/routes.test.ts",
