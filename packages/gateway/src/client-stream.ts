@@ -9,7 +9,7 @@ import {
 } from "@quantcore/proto";
 import { QuantCoreError, nowUs, sleep } from "@quantcore/runtime";
 import { writeBacklog, writeLive, type DirectSink, type TickFrames } from "./direct-drain.js";
-import { SharedStatus, SharedUpdate, preEncodedResponse } from "./encoding.js";
+import { SharedStatus, SharedUpdate, positionOf, preEncodedResponse } from "./encoding.js";
 import { toConnectError } from "./errors.js";
 import { Mailbox, RateCap, subscriptionKey } from "./mailbox.js";
 import type { Metrics } from "./metrics.js";
@@ -37,7 +37,7 @@ export class ClientStream {
   readonly subscriptionKey: string;
   private readonly box = new Mailbox();
   private readonly cap: RateCap;
-  /** Per symbol, the newest update id already sent (snapshots included): nothing older goes out. */
+  /** Per symbol, the newest position (positionOf) already sent, snapshots included: nothing older goes out. */
   private readonly sent = new Map<string, bigint>();
   /** Per symbol, the key of the last status sent (statusKey). */
   private readonly statusSent = new Map<string, string>();
@@ -82,7 +82,7 @@ export class ClientStream {
     }
     let fresh = updates;
     if (this.sent.size > 0) {
-      fresh = updates.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.update.updateId);
+      fresh = updates.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.position);
       // The subscription delivers in order: once a newer update went out, no older one follows.
       for (const u of fresh) this.sent.delete(u.update.symbol);
       if (fresh.length === 0) return 0;
@@ -161,7 +161,8 @@ export class ClientStream {
     // The fan-out writes shared frames straight to binary, uncapped streams (a rate cap needs the mailbox).
     const sink = this.opts.binary && this.cap.minIntervalMs === 0 ? this.opts.sink : undefined;
     try {
-      if (start.from === "positions") for (const [symbol, id] of start.positions) sent.set(symbol, id);
+      if (start.from === "positions")
+        for (const [symbol, p] of start.positions) sent.set(symbol, positionOf(p.bookEpoch, p.updateId));
       // The snapshot goes out like live updates: one batch when the client allows it.
       else for (const m of this.messagesOf(await this.source.snapshot(symbols))) yield m;
       yield* this.statuses();
@@ -212,7 +213,7 @@ export class ClientStream {
             run.push(e);
             continue;
           }
-          const fresh = run.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.update.updateId);
+          const fresh = run.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.position);
           run = [];
           if (fresh.length > 0) this.lastWriteAtMs = now;
           for (const m of this.messagesOf(fresh)) yield m;
@@ -236,7 +237,7 @@ export class ClientStream {
 
   /** One message for these updates: alone, or as a batch when the client allows it. */
   private messagesOf(shared: SharedUpdate[]): StreamMarketUpdatesResponse[] {
-    for (const s of shared) this.sent.set(s.update.symbol, s.update.updateId);
+    for (const s of shared) this.sent.set(s.update.symbol, s.position);
     const groups = this.opts.allowBatches && shared.length > 1 ? [shared] : shared.map((s) => [s]);
     this.metrics.messagesOut.inc(groups.length);
     // Serializing a message per client was the fan-out's main cost: binary codecs get shared bytes.

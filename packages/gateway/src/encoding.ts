@@ -30,11 +30,21 @@ export class SharedFrame {
   }
 }
 
+/**
+ * Where an update stands in its symbol's history, as one comparable number: (book_epoch, update_id),
+ * so a newer epoch is newer whatever its id (book.proto).
+ */
+export const positionOf = (bookEpoch: bigint, updateId: bigint): bigint => (bookEpoch << 64n) | updateId;
+
 /** One live update as every stream sends it: stamped once, encoded at most once. */
 export class SharedUpdate {
   private encoded: Uint8Array | undefined;
   private frame: SharedFrame | undefined;
-  constructor(readonly update: MarketUpdate) {}
+  /** positionOf(book_epoch, update_id): streams drop what is not newer than what they sent. */
+  readonly position: bigint;
+  constructor(readonly update: MarketUpdate) {
+    this.position = positionOf(update.bookEpoch, update.updateId);
+  }
 
   /** Length-prefixed MarketUpdate bytes. */
   wire(): Uint8Array {

@@ -43,7 +43,7 @@ export class Mailbox {
     const symbol = u.update.symbol;
     const prev = this.latest.get(symbol);
     if (prev) {
-      if (prev.update.updateId >= u.update.updateId) return;
+      if (prev.position >= u.position) return;
       this.conflated++;
     }
     if (this.latest.size === 0) this.oldestPendingAtMs = nowMs;

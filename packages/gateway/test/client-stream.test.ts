@@ -16,8 +16,13 @@ import { FanOut } from "../src/fanout.js";
 import { MemoryStateStore } from "../src/memory-store.js";
 import { createMetrics } from "../src/metrics.js";
 
-const update = (symbol: string, id: number) =>
-  create(MarketUpdateSchema, { symbol, updateId: BigInt(id), timestamps: { ingestReceiveUs: nowUs() } });
+const update = (symbol: string, id: number, bookEpoch = 1) =>
+  create(MarketUpdateSchema, {
+    symbol,
+    updateId: BigInt(id),
+    bookEpoch: BigInt(bookEpoch),
+    timestamps: { ingestReceiveUs: nowUs() },
+  });
 
 async function withStream(
   opts: Partial<ClientStreamOptions>,
@@ -71,11 +76,14 @@ async function withStream(
 const ids = (got: StreamMarketUpdatesResponse[]) =>
   got.flatMap((m) => (m.event.case === "update" ? [`${m.event.value.symbol}:${m.event.value.updateId}`] : []));
 
-test("live from given positions: no snapshot is read; per symbol, updates not newer than the position are dropped", async () => {
+test("live from given positions: no snapshot is read; per symbol, updates at or below the (epoch, id) position are dropped", async () => {
   await withStream({}, async ({ store, stream, snapshotReads }) => {
     const abort = new AbortController();
     const got: StreamMarketUpdatesResponse[] = [];
-    const it = stream.messages(abort.signal, { from: "positions", positions: new Map([["BTCUSDT", 5n]]) });
+    const it = stream.messages(abort.signal, {
+      from: "positions",
+      positions: new Map([["BTCUSDT", { bookEpoch: 1n, updateId: 5n }]]),
+    });
     const reading = (async () => {
       try {
         for await (const m of it) got.push(m);
@@ -90,7 +98,10 @@ test("live from given positions: no snapshot is read; per symbol, updates not ne
       await waitFor(() => ids(got).includes("ETHUSDT:1") || undefined, "ETHUSDT 1");
       store.write(update("BTCUSDT", 6));
       await waitFor(() => ids(got).includes("BTCUSDT:6") || undefined, "BTCUSDT 6");
-      assert.deepEqual(ids(got), ["ETHUSDT:1", "BTCUSDT:6"]);
+      // A newer book epoch is newer whatever its id.
+      store.write(update("BTCUSDT", 2, 2));
+      await waitFor(() => ids(got).includes("BTCUSDT:2") || undefined, "BTCUSDT 2 of epoch 2");
+      assert.deepEqual(ids(got), ["ETHUSDT:1", "BTCUSDT:6", "BTCUSDT:2"]);
       assert.equal(snapshotReads(), 0);
       assert.ok(got.every((m) => m.event.case !== "update" || !m.event.value.snapshot));
     } finally {

@@ -330,3 +330,30 @@ test("keepalive: an idle stream gets one per interval", async () => {
     }
   });
 });
+
+test("a newer book epoch replaces the symbol's state whatever its id: sent after the snapshot, and through the mailbox", async () => {
+  await withRoutes({}, async ({ store, client }) => {
+    const inEpoch = (id: number, bookEpoch: number) =>
+      Object.assign(update("BTCUSDT", id), { bookEpoch: BigInt(bookEpoch) });
+    store.write(inEpoch(100, 1));
+    // In the router transport every stream drains its mailbox; one is also rate-capped.
+    const streams = [
+      open(client, { symbols: ["BTCUSDT"] }),
+      open(client, { symbols: ["BTCUSDT"], maxUpdatesPerSecond: 1000 }),
+    ];
+    const seen = (s: (typeof streams)[number]) => updates(s.got).map((u) => `${u.bookEpoch}:${u.updateId}`);
+    try {
+      for (const s of streams) await s.until("snapshot", (got) => updates(got).length === 1);
+      // The book was rebuilt (e.g. ingest restarted): a new epoch, lower ids. Published together,
+      // they meet in each stream's mailbox: the newest, (2, 6), replaces the others.
+      store.write(inEpoch(101, 1), inEpoch(5, 2), inEpoch(6, 2));
+      for (const s of streams) await s.until("epoch 2, id 6", () => seen(s).includes("2:6"));
+      for (const s of streams) assert.deepEqual(seen(s), ["1:100", "2:6"]);
+      // And after it, alone: sent.
+      store.write(inEpoch(7, 2));
+      for (const s of streams) await s.until("epoch 2, id 7", () => seen(s).includes("2:7"));
+    } finally {
+      await Promise.all(streams.map((s) => s.stop()));
+    }
+  });
+});
