@@ -357,3 +357,20 @@ test("a newer book epoch replaces the symbol's state whatever its id: sent after
     }
   });
 });
+
+test("GetSnapshot: each status's last_update_id is the id of the value returned next to it, even before its message arrives", async () => {
+  await withRoutes({}, async ({ store, client }) => {
+    store.write(update("BTCUSDT", 1));
+    const s = open(client, { symbols: ["BTCUSDT"] });
+    try {
+      await s.until("the gateway saw id 1", (got) => statuses(got, "BTCUSDT").length === 1);
+    } finally {
+      await s.stop();
+    }
+    // Stored, its message still on the way (the order compute writes in: state, then publish).
+    store.put(update("BTCUSDT", 2));
+    const snap = await client.getSnapshot({ symbols: ["BTCUSDT"] });
+    assert.equal(snap.updates[0]!.updateId, 2n);
+    assert.equal(snap.statuses[0]!.lastUpdateId, 2n);
+  });
+});
