@@ -1,6 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
+  MarketUpdateBatchSchema,
   StreamMarketUpdatesResponseSchema,
   encodeMarketUpdate,
   type MarketUpdate,
@@ -126,4 +127,25 @@ export function preEncodedResponse(updates: readonly SharedUpdate[]): StreamMark
   const no = updates.length === 1 ? UPDATE_FIELD_NO : BATCH_FIELD_NO;
   r.$unknown = [{ no, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
   return r;
+}
+
+export const respond = (event: StreamMarketUpdatesResponse["event"]) =>
+  create(StreamMarketUpdatesResponseSchema, { event });
+
+/**
+ * One response per update, or all of them as one batch when allowed. Serializing a message per
+ * client was the fan-out's main cost: binary codecs get shared bytes, JSON gets objects.
+ */
+export function responsesOf(
+  shared: readonly SharedUpdate[],
+  allowBatches: boolean,
+  binary: boolean,
+): StreamMarketUpdatesResponse[] {
+  const groups = allowBatches && shared.length > 1 ? [shared] : shared.map((s) => [s]);
+  if (binary) return groups.map(preEncodedResponse);
+  return groups.map((g) =>
+    g.length === 1
+      ? respond({ case: "update", value: g[0]!.update })
+      : respond({ case: "batch", value: create(MarketUpdateBatchSchema, { updates: g.map((s) => s.update) }) }),
+  );
 }

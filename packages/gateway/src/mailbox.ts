@@ -74,6 +74,11 @@ export class Mailbox {
     return this.latest.size > 0 ? nowMs - this.oldestPendingAtMs : 0;
   }
 
+  /** Lag counts from now (pending updates kept before a stream's live phase are not lag). */
+  restartLagClock(nowMs: number): void {
+    this.oldestPendingAtMs = nowMs;
+  }
+
   /** Takes the updates that may go out now under `cap`. */
   take(nowMs: number, cap: RateCap): SharedUpdate[] {
     const out: SharedUpdate[] = [];
@@ -106,5 +111,28 @@ export class Mailbox {
     this.latest.clear();
     this.latestSeq.clear();
     this.pendingStatus.clear();
+  }
+}
+
+/** Where a stream's loop parks: `wait` resolves on `wake()`, after `timeoutMs`, or on abort. */
+export class Parking {
+  private wakeNow: (() => void) | undefined;
+
+  wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.wakeNow = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener("abort", done, { once: true });
+      this.wakeNow = done;
+    });
+  }
+
+  wake(): void {
+    this.wakeNow?.();
   }
 }

@@ -111,6 +111,41 @@ test("live from given positions: no snapshot is read; per symbol, updates at or 
   });
 });
 
+test("attached before a replay: what is published meanwhile waits in the mailbox past the lag bound, then goes out live, not at or below the positions", async () => {
+  await withStream({ limits: { maxPending: 10_000, maxLagMs: 50 } }, async ({ store, stream, killed }) => {
+    stream.attach();
+    // "Replaying" for longer than the lag bound while live updates arrive.
+    store.write(update("BTCUSDT", 7), update("ETHUSDT", 3));
+    await new Promise((r) => setTimeout(r, 120));
+    store.write(update("BTCUSDT", 8));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(killed(), 0, "not ended for lag before its live phase");
+    const abort = new AbortController();
+    const got: StreamMarketUpdatesResponse[] = [];
+    const positions = new Map([
+      ["BTCUSDT", { bookEpoch: 1n, updateId: 7n }],
+      ["ETHUSDT", { bookEpoch: 1n, updateId: 3n }],
+    ]);
+    const reading = (async () => {
+      try {
+        for await (const m of stream.messages(abort.signal, { from: "positions", positions })) got.push(m);
+      } catch {
+        /* ended by the test */
+      }
+    })();
+    try {
+      await waitFor(() => ids(got).includes("BTCUSDT:8") || undefined, "BTCUSDT 8");
+      store.write(update("ETHUSDT", 4));
+      await waitFor(() => ids(got).includes("ETHUSDT:4") || undefined, "ETHUSDT 4");
+      assert.deepEqual(ids(got), ["BTCUSDT:8", "ETHUSDT:4"]);
+      assert.equal(killed(), 0);
+    } finally {
+      abort.abort();
+      await reading;
+    }
+  });
+});
+
 test("a stream whose mailbox stays behind past the lag bound is ended: RESOURCE_EXHAUSTED, transport killed", async () => {
   await withStream({ limits: { maxPending: 10_000, maxLagMs: 50 } }, async ({ store, stream, killed }) => {
     const abort = new AbortController();
