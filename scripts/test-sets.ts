@@ -15,6 +15,7 @@ export const UNIT = [
   "packages/binance-sim/test/*.test.ts",
   "packages/compute/test/signals.test.ts",
   "packages/compute/test/flusher.test.ts",
+  "packages/gateway/test/client-stream.test.ts",
   "packages/gateway/test/direct-write.test.ts",
   "packages/gateway/test/liveness-stall.test.ts",
   "packages/gateway/test/routes.test.ts",

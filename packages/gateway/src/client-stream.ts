@@ -1,17 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import {
-  KeepaliveSchema,
-  MarketUpdateBatchSchema,
-  StreamMarketUpdatesResponseSchema,
-  StreamResetSchema,
-  type StreamMarketUpdatesResponse,
-} from "@quantcore/proto";
+import { KeepaliveSchema, StreamResetSchema, type StreamMarketUpdatesResponse } from "@quantcore/proto";
 import { QuantCoreError, nowUs, sleep } from "@quantcore/runtime";
 import { writeBacklog, writeLive, type DirectSink, type TickFrames } from "./direct-drain.js";
-import { SharedStatus, SharedUpdate, preEncodedResponse } from "./encoding.js";
+import { SharedStatus, SharedUpdate, positionOf, respond, responsesOf } from "./encoding.js";
 import { toConnectError } from "./errors.js";
-import { Mailbox, RateCap, subscriptionKey } from "./mailbox.js";
+import { Mailbox, Parking, RateCap, subscriptionKey } from "./mailbox.js";
 import type { Metrics } from "./metrics.js";
 import { FROM_SNAPSHOT, type ClientStreamOptions, type LiveStart, type StreamSource } from "./stream-options.js";
 
@@ -22,8 +16,6 @@ export interface StreamRegistry {
   add(stream: ClientStream): void;
   delete(stream: ClientStream): void;
 }
-
-const respond = (event: StreamMarketUpdatesResponse["event"]) => create(StreamMarketUpdatesResponseSchema, { event });
 
 /**
  * One client's stream: its mailbox (conflation), rate cap, keepalive, statuses and its message
@@ -37,7 +29,7 @@ export class ClientStream {
   readonly subscriptionKey: string;
   private readonly box = new Mailbox();
   private readonly cap: RateCap;
-  /** Per symbol, the newest update id already sent (snapshots included): nothing older goes out. */
+  /** Per symbol, the newest position (positionOf) already sent, snapshots included: nothing older goes out. */
   private readonly sent = new Map<string, bigint>();
   /** Per symbol, the key of the last status sent (statusKey). */
   private readonly statusSent = new Map<string, string>();
@@ -46,10 +38,13 @@ export class ClientStream {
    * frames never interleave with connect's own writes.
    */
   private direct: DirectSink | undefined;
-  private wake: (() => void) | undefined;
+  private readonly parked = new Parking();
   private resetReason: string | undefined;
   private failure: QuantCoreError | undefined;
   private lastWriteAtMs = 0;
+  private attached = false;
+  /** The live phase has started (`messages`): the lag limit applies. */
+  private live = false;
 
   constructor(
     private readonly opts: ClientStreamOptions,
@@ -82,7 +77,7 @@ export class ClientStream {
     }
     let fresh = updates;
     if (this.sent.size > 0) {
-      fresh = updates.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.update.updateId);
+      fresh = updates.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.position);
       // The subscription delivers in order: once a newer update went out, no older one follows.
       for (const u of fresh) this.sent.delete(u.update.symbol);
       if (fresh.length === 0) return 0;
@@ -119,6 +114,8 @@ export class ClientStream {
   /** Ends the stream once it is past a hard limit; true when it was ended. */
   checkLag(nowMs: number): boolean {
     if (this.failure) return true;
+    // Attached ahead of its live phase (a replay first): the mailbox only conflates meanwhile.
+    if (!this.live) return false;
     const pending = this.box.updatesPending();
     const lagMs = this.box.lagMs(nowMs);
     if (pending <= this.opts.limits.maxPending && lagMs <= this.opts.limits.maxLagMs) return false;
@@ -148,20 +145,43 @@ export class ClientStream {
   }
 
   /**
-   * The message loop: registers the stream, starts the live phase (`start`), then sends what the
-   * mailbox holds, keepalives when idle, resets; ends on abort (as the signal's reason) or failure.
+   * Registers with the fan-out: updates are kept (latest per symbol, no lag limit until `messages`
+   * starts the live phase). Attach before a replay to keep what arrives meanwhile; else `messages` does.
+   */
+  attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    this.registry.add(this);
+    this.metrics.clients.inc();
+  }
+
+  detach(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    this.metrics.conflated.inc(this.box.conflated);
+    this.box.conflated = 0;
+    this.registry.delete(this);
+    this.metrics.clients.dec();
+  }
+
+  /**
+   * The message loop: registers the stream (unless attached already), starts the live phase
+   * (`start`), then sends what the mailbox holds, keepalives when idle, resets; ends on abort (as
+   * the signal's reason) or failure, and detaches.
    */
   async *messages(signal: AbortSignal, start: LiveStart = FROM_SNAPSHOT): AsyncGenerator<StreamMarketUpdatesResponse> {
     const { box, sent, metrics } = this;
     const { symbols, keepaliveMs, allowBatches } = this.opts;
     // Registered BEFORE the snapshot is read, so nothing published in between is missed;
     // updates not newer than what the snapshot sent are dropped.
-    this.registry.add(this);
-    metrics.clients.inc();
+    this.attach();
+    this.live = true;
+    box.restartLagClock(Date.now());
     // The fan-out writes shared frames straight to binary, uncapped streams (a rate cap needs the mailbox).
     const sink = this.opts.binary && this.cap.minIntervalMs === 0 ? this.opts.sink : undefined;
     try {
-      if (start.from === "positions") for (const [symbol, id] of start.positions) sent.set(symbol, id);
+      if (start.from === "positions")
+        for (const [symbol, p] of start.positions) sent.set(symbol, positionOf(p.bookEpoch, p.updateId));
       // The snapshot goes out like live updates: one batch when the client allows it.
       else for (const m of this.messagesOf(await this.source.snapshot(symbols))) yield m;
       yield* this.statuses();
@@ -212,7 +232,7 @@ export class ClientStream {
             run.push(e);
             continue;
           }
-          const fresh = run.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.update.updateId);
+          const fresh = run.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.position);
           run = [];
           if (fresh.length > 0) this.lastWriteAtMs = now;
           for (const m of this.messagesOf(fresh)) yield m;
@@ -228,24 +248,16 @@ export class ClientStream {
       // Ended by the deadline (or cancellation): say so, rather than finishing with OK.
       throw ConnectError.from(signal.reason);
     } finally {
-      metrics.conflated.inc(box.conflated);
-      this.registry.delete(this);
-      metrics.clients.dec();
+      this.detach();
     }
   }
 
   /** One message for these updates: alone, or as a batch when the client allows it. */
   private messagesOf(shared: SharedUpdate[]): StreamMarketUpdatesResponse[] {
-    for (const s of shared) this.sent.set(s.update.symbol, s.update.updateId);
-    const groups = this.opts.allowBatches && shared.length > 1 ? [shared] : shared.map((s) => [s]);
-    this.metrics.messagesOut.inc(groups.length);
-    // Serializing a message per client was the fan-out's main cost: binary codecs get shared bytes.
-    if (this.opts.binary) return groups.map(preEncodedResponse);
-    return groups.map((g) =>
-      g.length === 1
-        ? respond({ case: "update", value: g[0]!.update })
-        : respond({ case: "batch", value: create(MarketUpdateBatchSchema, { updates: g.map((s) => s.update) }) }),
-    );
+    for (const s of shared) this.sent.set(s.update.symbol, s.position);
+    const out = responsesOf(shared, this.opts.allowBatches, this.opts.binary);
+    this.metrics.messagesOut.inc(out.length);
+    return out;
   }
 
   /** At the start of the live phase: the status of every requested symbol (unless already sent). */
@@ -276,22 +288,12 @@ export class ClientStream {
   /** Resolves when there is something to do, or after `timeoutMs`, or on abort. */
   private waitMs(timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (this.box.pending() > 0 || this.resetReason || this.failure || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener("abort", done, { once: true });
-      this.wake = done;
-    });
+    return this.parked.wait(timeoutMs, signal);
   }
 
   /** Wakes the loop, which takes over writing until it parks again. */
   private notify(): void {
     this.direct = undefined;
-    this.wake?.();
+    this.parked.wake();
   }
 }

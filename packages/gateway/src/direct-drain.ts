@@ -66,9 +66,9 @@ export function writeBacklog(
   const parts: Uint8Array[] = [];
   let run: SharedUpdate[] = [];
   const endRun = () => {
-    const fresh = run.filter((u) => (sent.get(u.update.symbol) ?? -1n) < u.update.updateId);
+    const fresh = run.filter((u) => (sent.get(u.update.symbol) ?? -1n) < u.position);
     run = [];
-    for (const u of fresh) sent.set(u.update.symbol, u.update.updateId);
+    for (const u of fresh) sent.set(u.update.symbol, u.position);
     if (fresh.length === 0) return;
     if (allowBatches) parts.push(frameOf(fresh).bytes);
     else for (const u of fresh) parts.push(u.singleFrame().bytes);

@@ -1,6 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
+  MarketUpdateBatchSchema,
   StreamMarketUpdatesResponseSchema,
   encodeMarketUpdate,
   type MarketUpdate,
@@ -30,11 +31,21 @@ export class SharedFrame {
   }
 }
 
+/**
+ * Where an update stands in its symbol's history, as one comparable number: (book_epoch, update_id),
+ * so a newer epoch is newer whatever its id (book.proto).
+ */
+export const positionOf = (bookEpoch: bigint, updateId: bigint): bigint => (bookEpoch << 64n) | updateId;
+
 /** One live update as every stream sends it: stamped once, encoded at most once. */
 export class SharedUpdate {
   private encoded: Uint8Array | undefined;
   private frame: SharedFrame | undefined;
-  constructor(readonly update: MarketUpdate) {}
+  /** positionOf(book_epoch, update_id): streams drop what is not newer than what they sent. */
+  readonly position: bigint;
+  constructor(readonly update: MarketUpdate) {
+    this.position = positionOf(update.bookEpoch, update.updateId);
+  }
 
   /** Length-prefixed MarketUpdate bytes. */
   wire(): Uint8Array {
@@ -116,4 +127,25 @@ export function preEncodedResponse(updates: readonly SharedUpdate[]): StreamMark
   const no = updates.length === 1 ? UPDATE_FIELD_NO : BATCH_FIELD_NO;
   r.$unknown = [{ no, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
   return r;
+}
+
+export const respond = (event: StreamMarketUpdatesResponse["event"]) =>
+  create(StreamMarketUpdatesResponseSchema, { event });
+
+/**
+ * One response per update, or all of them as one batch when allowed. Serializing a message per
+ * client was the fan-out's main cost: binary codecs get shared bytes, JSON gets objects.
+ */
+export function responsesOf(
+  shared: readonly SharedUpdate[],
+  allowBatches: boolean,
+  binary: boolean,
+): StreamMarketUpdatesResponse[] {
+  const groups = allowBatches && shared.length > 1 ? [shared] : shared.map((s) => [s]);
+  if (binary) return groups.map(preEncodedResponse);
+  return groups.map((g) =>
+    g.length === 1
+      ? respond({ case: "update", value: g[0]!.update })
+      : respond({ case: "batch", value: create(MarketUpdateBatchSchema, { updates: g.map((s) => s.update) }) }),
+  );
 }

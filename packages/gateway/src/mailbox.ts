@@ -43,7 +43,7 @@ export class Mailbox {
     const symbol = u.update.symbol;
     const prev = this.latest.get(symbol);
     if (prev) {
-      if (prev.update.updateId >= u.update.updateId) return;
+      if (prev.position >= u.position) return;
       this.conflated++;
     }
     if (this.latest.size === 0) this.oldestPendingAtMs = nowMs;
@@ -72,6 +72,11 @@ export class Mailbox {
   /** How long the oldest pending update has waited (0 with none pending). */
   lagMs(nowMs: number): number {
     return this.latest.size > 0 ? nowMs - this.oldestPendingAtMs : 0;
+  }
+
+  /** Lag counts from now (pending updates kept before a stream's live phase are not lag). */
+  restartLagClock(nowMs: number): void {
+    this.oldestPendingAtMs = nowMs;
   }
 
   /** Takes the updates that may go out now under `cap`. */
@@ -106,5 +111,28 @@ export class Mailbox {
     this.latest.clear();
     this.latestSeq.clear();
     this.pendingStatus.clear();
+  }
+}
+
+/** Where a stream's loop parks: `wait` resolves on `wake()`, after `timeoutMs`, or on abort. */
+export class Parking {
+  private wakeNow: (() => void) | undefined;
+
+  wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.wakeNow = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener("abort", done, { once: true });
+      this.wakeNow = done;
+    });
+  }
+
+  wake(): void {
+    this.wakeNow?.();
   }
 }

@@ -24,6 +24,11 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
+  /** Stores without publishing: a value whose message has not reached the gateway yet. */
+  put(u: MarketUpdate): void {
+    this.values.set(u.symbol, toBinary(MarketUpdateSchema, u));
+  }
+
   /** Publishes raw bytes without storing them (e.g. a malformed message). */
   publishRaw(bytes: Uint8Array): void {
     for (const s of this.subscribers) s.message(bytes);

@@ -131,6 +131,9 @@ export function routes(deps: ServiceDeps) {
         const updates = await readState(store, symbols);
         for (const u of updates) u.snapshot = true;
         const statuses = (symbols.length > 0 ? symbols : liveness.symbols()).map((s) => liveness.statusOf(s));
+        // Next to each value, the status names that value's id (its message may not have reached us yet).
+        const idOf = new Map(updates.map((u) => [u.symbol, u.updateId]));
+        for (const st of statuses) st.lastUpdateId = idOf.get(st.symbol) ?? st.lastUpdateId;
         return { updates, statuses };
       },
       async listSymbols() {

@@ -31,8 +31,10 @@ export interface ClientStreamOptions {
 /**
  * Where the live phase starts. `snapshot`: the stored state is read (after the stream is
  * registered, so nothing published in between is missed) and sent first. `positions`: nothing is
- * read; per symbol, live updates not newer than the given update id are dropped (a time-travel
- * stream that replayed up to these positions and sent its handover).
+ * read; per symbol, live updates at or below the given (book_epoch, update_id) are dropped (a
+ * time-travel stream that replayed up to these positions and sent its handover, whose
+ * SymbolPosition entries they are).
  */
-export type LiveStart = { from: "snapshot" } | { from: "positions"; positions: ReadonlyMap<string, bigint> };
+export type LiveStart =
+  { from: "snapshot" } | { from: "positions"; positions: ReadonlyMap<string, { bookEpoch: bigint; updateId: bigint }> };
 export const FROM_SNAPSHOT: LiveStart = Object.freeze({ from: "snapshot" });

@@ -330,3 +330,47 @@ test("keepalive: an idle stream gets one per interval", async () => {
     }
   });
 });
+
+test("a newer book epoch replaces the symbol's state whatever its id: sent after the snapshot, and through the mailbox", async () => {
+  await withRoutes({}, async ({ store, client }) => {
+    const inEpoch = (id: number, bookEpoch: number) =>
+      Object.assign(update("BTCUSDT", id), { bookEpoch: BigInt(bookEpoch) });
+    store.write(inEpoch(100, 1));
+    // In the router transport every stream drains its mailbox; one is also rate-capped.
+    const streams = [
+      open(client, { symbols: ["BTCUSDT"] }),
+      open(client, { symbols: ["BTCUSDT"], maxUpdatesPerSecond: 1000 }),
+    ];
+    const seen = (s: (typeof streams)[number]) => updates(s.got).map((u) => `${u.bookEpoch}:${u.updateId}`);
+    try {
+      for (const s of streams) await s.until("snapshot", (got) => updates(got).length === 1);
+      // The book was rebuilt (e.g. ingest restarted): a new epoch, lower ids. Published together,
+      // they meet in each stream's mailbox: the newest, (2, 6), replaces the others.
+      store.write(inEpoch(101, 1), inEpoch(5, 2), inEpoch(6, 2));
+      for (const s of streams) await s.until("epoch 2, id 6", () => seen(s).includes("2:6"));
+      for (const s of streams) assert.deepEqual(seen(s), ["1:100", "2:6"]);
+      // And after it, alone: sent.
+      store.write(inEpoch(7, 2));
+      for (const s of streams) await s.until("epoch 2, id 7", () => seen(s).includes("2:7"));
+    } finally {
+      await Promise.all(streams.map((s) => s.stop()));
+    }
+  });
+});
+
+test("GetSnapshot: each status's last_update_id is the id of the value returned next to it, even before its message arrives", async () => {
+  await withRoutes({}, async ({ store, client }) => {
+    store.write(update("BTCUSDT", 1));
+    const s = open(client, { symbols: ["BTCUSDT"] });
+    try {
+      await s.until("the gateway saw id 1", (got) => statuses(got, "BTCUSDT").length === 1);
+    } finally {
+      await s.stop();
+    }
+    // Stored, its message still on the way (the order compute writes in: state, then publish).
+    store.put(update("BTCUSDT", 2));
+    const snap = await client.getSnapshot({ symbols: ["BTCUSDT"] });
+    assert.equal(snap.updates[0]!.updateId, 2n);
+    assert.equal(snap.statuses[0]!.lastUpdateId, 2n);
+  });
+});

@@ -233,7 +233,10 @@ export async function startKafkaCluster(opts: Partial<ClusterOptions> = {}): Pro
   return handle;
 }
 
-/** Creates missing topics replicated across the cluster; waits until every partition has its full ISR. */
+/**
+ * Creates missing topics replicated across the cluster; waits until every partition has its full
+ * ISR and every broker knows every partition's leader.
+ */
 export async function createReplicatedTopics(
   brokers: string[],
   topics: TopicSpec[],
@@ -272,5 +275,31 @@ export async function createReplicatedTopics(
     );
   } finally {
     await admin.disconnect();
+  }
+  await topicsKnownToEveryBroker(brokers, topics);
+}
+
+/** Brokers learn a new topic a moment apart ("does not host this topic-partition"): waits until each knows every leader. */
+async function topicsKnownToEveryBroker(brokers: string[], topics: TopicSpec[]): Promise<void> {
+  for (const broker of brokers) {
+    // A client seeded with one broker asks that broker (its only connection).
+    const admin = new Kafka({ clientId: "quantcore-cluster", brokers: [broker], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await waitFor(
+        async () => {
+          const md = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) });
+          return md.topics.every(
+            (t) =>
+              t.partitions.length === topics.find((x) => x.name === t.name)!.partitions &&
+              t.partitions.every((p) => p.leader >= 0),
+          );
+        },
+        `topic metadata on broker ${broker}`,
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
