@@ -11,9 +11,9 @@ export {
   type TopicSpec,
 } from "./kafka.js";
 export { freePort, isAlive } from "./proc.js";
+export { createReplicatedTopics, type ReplicationOptions } from "./replicated-topics.js";
 export {
   DEFAULT_CLUSTER_OPTIONS,
-  createReplicatedTopics,
   startKafkaCluster,
   type ClusterHandle,
   type ClusterNode,
