@@ -17,6 +17,8 @@ import { createReplayWorkerMetrics } from "./metrics.js";
 import { DEFAULT_COMPUTE_OPTIONS } from "./options.js";
 import { ReplayJobStore } from "./replay-jobs.js";
 import { replayAndCompare, type ReplayReport } from "./replay.js";
+import { DEFAULT_TIME_TRAVEL_OPTIONS, type TimeTravelOptions } from "./time-travel/options.js";
+import { TimeTravelPool, type TimeTravelStats } from "./time-travel/pool.js";
 
 const log = createLogger("compute.replay-worker");
 const SHUTDOWN = "shutdown";
@@ -39,6 +41,10 @@ export interface ReplayWorkerOptions {
   refreshIntervalMs: number;
   /** A running job not refreshed for this long lost its worker: it is marked failed. */
   orphanAfterMs: number;
+  /** Time-travel sessions (StreamMarketUpdates with a start time): bounds and pacing. */
+  timeTravel: TimeTravelOptions;
+  /** Compute's signal settings, so replayed signals equal the live ones. */
+  signals: Pick<typeof DEFAULT_COMPUTE_OPTIONS, "signals" | "ofiWindowsMs" | "ofiMaxEvents">;
 }
 
 export const DEFAULT_REPLAY_WORKER_OPTIONS: Readonly<ReplayWorkerOptions> = Object.freeze({
@@ -52,6 +58,12 @@ export const DEFAULT_REPLAY_WORKER_OPTIONS: Readonly<ReplayWorkerOptions> = Obje
   replayTimeoutMs: 30 * 60_000,
   refreshIntervalMs: 1_000,
   orphanAfterMs: 30_000,
+  timeTravel: DEFAULT_TIME_TRAVEL_OPTIONS,
+  signals: {
+    signals: DEFAULT_COMPUTE_OPTIONS.signals,
+    ofiWindowsMs: DEFAULT_COMPUTE_OPTIONS.ofiWindowsMs,
+    ofiMaxEvents: DEFAULT_COMPUTE_OPTIONS.ofiMaxEvents,
+  },
 });
 
 export interface ReplayWorkerStats {
@@ -73,6 +85,8 @@ export interface ReplayWorker {
   /** One cleanup pass (also run every cleanupIntervalMs). */
   cleanup(): Promise<void>;
   stats(): ReplayWorkerStats;
+  /** Time-travel sessions served by this worker. */
+  timeTravelStats(): TimeTravelStats;
   /** Prometheus metrics (served by the app on /metrics). */
   readonly metrics: Registry;
   /** Listening for commands: /readyz. */
@@ -110,6 +124,15 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
     cleaned: 0,
     orphaned: 0,
   };
+  const timeTravel = new TimeTravelPool({
+    kafkaBrokers: o.kafkaBrokers,
+    kafkaTopic: o.kafkaTopic,
+    redisUrl: o.redisUrl,
+    namespace: o.redisNamespace,
+    workerId: o.workerId,
+    signals: o.signals,
+    options: { ...DEFAULT_TIME_TRAVEL_OPTIONS, ...o.timeTravel },
+  });
   let current: { job: ReplayJobRecord; abort: AbortController; done: Promise<void> } | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
   let cleaning: Promise<void> | undefined;
@@ -272,6 +295,7 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
         await Promise.all([redis.connect(), sub.connect()]);
         sub.on("message", (_channel: string, message: string) => onCommand(message));
         await sub.subscribe(keys.replayCommands);
+        await timeTravel.start();
         listening = true;
       } catch (err) {
         throw QuantCoreError.infra("redis", err);
@@ -284,13 +308,18 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
       clearInterval(cleanupTimer);
       sub.disconnect();
       current?.abort.abort(SHUTDOWN);
+      await timeTravel.stop();
       if (current && !(await settlesWithin(current.done, 20_000))) log.warn("replay did not stop in time");
       if (cleaning && !(await settlesWithin(cleaning, 10_000))) log.warn("replay cleanup did not end in time");
       redis.disconnect();
     },
     cleanup,
     stats: () => ({ ...stats }),
-    metrics: createReplayWorkerMetrics(() => ({ ...stats })),
+    timeTravelStats: () => ({ ...timeTravel.stats }),
+    metrics: createReplayWorkerMetrics(
+      () => ({ ...stats }),
+      () => ({ ...timeTravel.stats }),
+    ),
     ready: () => listening && !stopped,
   };
 }
