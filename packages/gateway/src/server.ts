@@ -21,6 +21,7 @@ import { createMetrics } from "./metrics.js";
 import { checkedRequestBody } from "./request-check.js";
 import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
 import { requestTransport, routes, type RequestTransport } from "./service.js";
+import { TimeTravelSessions } from "./time-travel/sessions.js";
 
 const log = createLogger("gateway");
 
@@ -125,7 +126,9 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
       },
     };
   };
-  const marketData = routes({ opts, redis, fanout, metrics, liveness });
+  const timeTravel = new TimeTravelSessions(opts.redisUrl, opts.redisNamespace, opts.timeTravel);
+  metrics.trackTimeTravel(timeTravel);
+  const marketData = routes({ opts, redis, fanout, metrics, liveness, timeTravel });
   const control = controlPlane({
     opts,
     redis,

@@ -18,6 +18,9 @@ import { Mailbox, type DirectSink, type FanOut } from "./fanout.js";
 import type { Liveness } from "./liveness.js";
 import type { Metrics } from "./metrics.js";
 import { redisKeys, type GatewayOptions } from "./options.js";
+import { isAfterHandover, type HandoverPositions } from "./time-travel/handover.js";
+import { parseTimeTravel } from "./time-travel/request.js";
+import type { TimeTravelSessions } from "./time-travel/sessions.js";
 
 /** The transport of the current request, so a stalled stream can be closed from outside. */
 export interface RequestTransport {
@@ -41,6 +44,7 @@ export interface ServiceDeps {
   fanout: FanOut;
   metrics: Metrics;
   liveness: Liveness;
+  timeTravel: TimeTravelSessions;
 }
 
 function validateSymbols(symbols: string[], max: number): string[] {
@@ -84,11 +88,19 @@ export function routes(deps: ServiceDeps) {
   const snapshots = new SnapshotReader(redis, opts.redisNamespace);
 
   async function* streamMarketUpdates(
-    req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean; keepaliveIntervalMs: number },
+    req: {
+      symbols: string[];
+      maxUpdatesPerSecond: number;
+      allowBatches: boolean;
+      keepaliveIntervalMs: number;
+      startTimeUs: number;
+      replaySpeed: number;
+    },
     ctx: HandlerContext,
   ): AsyncGenerator<StreamMarketUpdatesResponse> {
     const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
     await requireKnown(liveness, symbols);
+    const travel = parseTimeTravel(req, nowUs());
     const keepaliveMs =
       req.keepaliveIntervalMs > 0
         ? Math.max(opts.minKeepaliveIntervalMs, req.keepaliveIntervalMs)
@@ -104,9 +116,13 @@ export function routes(deps: ServiceDeps) {
     perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1);
     // Registered BEFORE the snapshot is read, so nothing published in between is missed;
     // updates not newer than what the snapshot sent are dropped below.
+    const limits = { maxPending: opts.maxPendingPerClient, maxLagMs: opts.maxClientLagMs };
+    // Time travel: live conflates here (latest per symbol) while the replay is read, unbounded in time.
+    const liveLimits = { ...limits };
+    if (travel) Object.assign(limits, { maxPending: Infinity, maxLagMs: Infinity });
     const box = new Mailbox(
       symbols.length > 0 ? new Set(symbols) : undefined,
-      { maxPending: opts.maxPendingPerClient, maxLagMs: opts.maxClientLagMs },
+      limits,
       req.maxUpdatesPerSecond,
       req.allowBatches,
     );
@@ -119,7 +135,7 @@ export function routes(deps: ServiceDeps) {
     const { sent } = box;
     const binary = BINARY_CONTENT_TYPE.test((ctx.requestHeader.get("content-type") ?? "").split(";")[0]!.trim());
     // The fan-out writes shared frames straight to binary, uncapped streams (a rate cap needs the mailbox).
-    const sink = binary && box.minIntervalMs === 0 ? transport?.sink : undefined;
+    const sink = binary && box.minIntervalMs === 0 && !travel ? transport?.sink : undefined;
     /** One message for these updates: alone, or as a batch when the client allows it. */
     const messagesOf = (shared: SharedUpdate[]): StreamMarketUpdatesResponse[] => {
       for (const s of shared) sent.set(s.update.symbol, s.update.updateId);
@@ -144,8 +160,25 @@ export function routes(deps: ServiceDeps) {
       }
     }
     try {
-      // The snapshot goes out like live updates: one batch when the client allows it.
-      for (const m of messagesOf(await snapshots.read(symbols))) yield m;
+      let handover: HandoverPositions | undefined;
+      if (travel) {
+        // Subscribed live above, before the replay's end offsets are taken: no gap at the switch.
+        try {
+          handover = yield* deps.timeTravel.replay({
+            ...travel,
+            symbols,
+            allowBatches: req.allowBatches,
+            keepaliveMs,
+            signal: ctx.signal,
+          });
+        } catch (err) {
+          throw toConnectError(err);
+        }
+        Object.assign(limits, liveLimits);
+      } else {
+        // The snapshot goes out like live updates: one batch when the client allows it.
+        for (const m of messagesOf(await snapshots.read(symbols))) yield m;
+      }
       yield* statuses();
       while (!ctx.signal.aborted) {
         // Parked with nothing pending: everything yielded so far is written, so the fan-out may write directly.
@@ -194,7 +227,11 @@ export function routes(deps: ServiceDeps) {
             run.push(e);
             continue;
           }
-          const fresh = run.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.update.updateId);
+          const fresh = run.filter(
+            (s) =>
+              (sent.get(s.update.symbol) ?? -1n) < s.update.updateId &&
+              (!handover || isAfterHandover(handover, s.update)),
+          );
           run = [];
           if (fresh.length > 0) box.lastWriteAtMs = now;
           for (const m of messagesOf(fresh)) yield m;

@@ -31,7 +31,8 @@ export const timeTravelRequestSchema = s.object({
 export type TimeTravelRequest = Infer<typeof timeTravelRequestSchema>;
 
 /** Entry field `t` (type) of a session stream; field `d` holds the data. */
-export const TIME_TRAVEL_ENTRY_TYPES = ["accepted", "update", "rejected", "end"] as const;
+/** `tick`: the worker is alive (written while it waits, at most every few seconds); no data. */
+export const TIME_TRAVEL_ENTRY_TYPES = ["accepted", "tick", "update", "rejected", "end"] as const;
 export type TimeTravelEntryType = (typeof TIME_TRAVEL_ENTRY_TYPES)[number];
 
 /** `accepted`: a worker took the request (the gateway stops its acceptance deadline). */

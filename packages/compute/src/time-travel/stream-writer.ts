@@ -1,6 +1,9 @@
 import type { Redis } from "ioredis";
 import { QuantCoreError, sleep, timeTravelKeys, type TimeTravelEntryType } from "@quantcore/runtime";
 
+/** While a session waits (pacing, rate cap), a `tick` entry at least this often. */
+export const TICK_INTERVAL_MS = 5_000;
+
 /** The session was abandoned: the gateway stopped reading (client or gateway gone). */
 export class SessionAbandoned extends Error {
   constructor() {
@@ -18,6 +21,7 @@ export class SessionStreamWriter {
   private readonly aliveKey: string;
   private pending: [TimeTravelEntryType, Buffer | string][] = [];
   private lastAliveCheckMs = 0;
+  private lastWriteMs = Date.now();
   written = 0;
 
   constructor(
@@ -56,6 +60,7 @@ export class SessionStreamWriter {
     p.pexpire(this.key, this.o.streamTtlMs);
     await this.exec(p);
     this.written += entries.length;
+    this.lastWriteMs = Date.now();
   }
 
   /** Throws SessionAbandoned when the gateway's alive key is gone (checked at most every aliveCheckIntervalMs). */
@@ -86,6 +91,11 @@ export class SessionStreamWriter {
       this.signal.throwIfAborted();
       await this.checkAlive();
       await this.whileWaiting();
+      // The gateway takes silence for a dead worker: a tick now and then while pacing.
+      if (Date.now() - this.lastWriteMs >= TICK_INTERVAL_MS) {
+        this.add("tick", "");
+        await this.flush();
+      }
       await sleep(Math.min(left, 200));
     }
   }
