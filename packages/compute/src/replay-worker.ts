@@ -16,7 +16,8 @@ import type { Registry } from "prom-client";
 import { createReplayWorkerMetrics } from "./metrics.js";
 import { DEFAULT_COMPUTE_OPTIONS } from "./options.js";
 import { ReplayJobStore } from "./replay-jobs.js";
-import { replayAndCompare, type ReplayReport } from "./replay.js";
+import { deleteGroup } from "./kafka-groups.js";
+import { describeReport, replayAndCompare } from "./replay.js";
 import { DEFAULT_TIME_TRAVEL_OPTIONS, type TimeTravelOptions } from "./time-travel/options.js";
 import { TimeTravelPool, type TimeTravelStats } from "./time-travel/pool.js";
 
@@ -59,11 +60,7 @@ export const DEFAULT_REPLAY_WORKER_OPTIONS: Readonly<ReplayWorkerOptions> = Obje
   refreshIntervalMs: 1_000,
   orphanAfterMs: 30_000,
   timeTravel: DEFAULT_TIME_TRAVEL_OPTIONS,
-  signals: {
-    signals: DEFAULT_COMPUTE_OPTIONS.signals,
-    ofiWindowsMs: DEFAULT_COMPUTE_OPTIONS.ofiWindowsMs,
-    ofiMaxEvents: DEFAULT_COMPUTE_OPTIONS.ofiMaxEvents,
-  },
+  signals: DEFAULT_COMPUTE_OPTIONS,
 });
 
 export interface ReplayWorkerStats {
@@ -91,15 +88,6 @@ export interface ReplayWorker {
   readonly metrics: Registry;
   /** Listening for commands: /readyz. */
   ready(): boolean;
-}
-
-/** `equal` / `different` and a one-line summary of the comparison. */
-export function describeReport(r: ReplayReport): Pick<ReplayJobRecord, "state" | "detail"> {
-  const head = `${r.identical.length} identical, ${r.liveAhead.length} live ahead, ${r.mismatches.length} mismatches`;
-  return {
-    state: r.equal ? "equal" : "different",
-    detail: r.mismatches.length ? `${head}: ${r.mismatches.slice(0, 3).join("; ")}` : head,
-  };
 }
 
 /**
@@ -230,20 +218,6 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
       return;
     }
     startJob(cmd.id).catch((err: unknown) => log.error("could not start a replay", { id: cmd.id, err: String(err) }));
-  };
-
-  const deleteGroup = async (kafka: Kafka, groupId: string) => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteGroups([groupId]);
-    } catch (err) {
-      // Already gone (never created, or deleted by an earlier pass that failed later on).
-      const groups = (err as { groups?: { errorCode?: number }[] }).groups;
-      if (!groups?.every((g) => g.errorCode === 69 /* GROUP_ID_NOT_FOUND */)) throw err;
-    } finally {
-      await settlesWithin(admin.disconnect(), 5_000);
-    }
   };
 
   const cleanOnce = async () => {

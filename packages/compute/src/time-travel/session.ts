@@ -1,4 +1,5 @@
-import { Kafka, type EachBatchPayload } from "kafkajs";
+import type { Kafka } from "kafkajs";
+import { type EachBatchPayload } from "kafkajs";
 import type { Redis } from "ioredis";
 import { decodeBookUpdate, encodeMarketUpdate, type BookUpdateFields } from "@quantcore/proto";
 import {
@@ -10,6 +11,7 @@ import {
   type TimeTravelRequest,
 } from "@quantcore/runtime";
 import type { ComputeOptions } from "../options.js";
+import { deleteGroup } from "../kafka-groups.js";
 import { SignalEngine, isNewer } from "../signals.js";
 import { planRead, type PartitionRange } from "./plan.js";
 import type { TimeTravelOptions } from "./options.js";
@@ -211,7 +213,10 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
     deps.signal.removeEventListener("abort", onAbort);
     if (left.size > 0 || ranges.length > 0) {
       if (!(await settlesWithin(consumer.disconnect(), 10_000))) log.warn("session consumer did not stop in time");
-      await deleteGroup(deps.kafka, groupId);
+      // The group holds no committed offsets: removed so session groups do not pile up.
+      await deleteGroup(deps.kafka, groupId).catch((err: unknown) =>
+        log.warn("session consumer group not deleted", { groupId, err: String(err) }),
+      );
     }
   }
 }
@@ -222,19 +227,6 @@ async function kafkaPartitions(kafka: Kafka, topic: string): Promise<number[]> {
     await admin.connect();
     const md = await admin.fetchTopicMetadata({ topics: [topic] });
     return md.topics[0]?.partitions.map((p) => p.partitionId) ?? [];
-  } finally {
-    await settlesWithin(admin.disconnect(), 5_000);
-  }
-}
-
-/** The session's consumer group holds no committed offsets; it is removed so groups do not pile up. */
-async function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.deleteGroups([groupId]);
-  } catch (err) {
-    log.debug("session group not deleted", { groupId, err: String(err) });
   } finally {
     await settlesWithin(admin.disconnect(), 5_000);
   }
