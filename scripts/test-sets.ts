@@ -11,6 +11,7 @@ export const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Paths from the repo root; `*` matches within one path segment. */
 export const UNIT = [
   "apps/web/test/*.test.ts",
+  "examples/bot/test/*.test.ts",
   "infra/test/*.test.ts",
   "packages/binance-sim/test/*.test.ts",
   "packages/compute/test/signals.test.ts",
