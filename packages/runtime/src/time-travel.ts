@@ -1,6 +1,6 @@
 // The time-travel path between the gateway and the replay worker (docs/contracts.md, "Time
 // travel"): a request on a Redis LIST, answered on a per-session Redis STREAM.
-import { SYMBOL_PATTERN } from "./contracts.js";
+import { SYMBOL_PATTERN, redisKeys } from "./contracts.js";
 import { s, type Infer } from "./schema.js";
 
 /** A session id: what the gateway generates and the worker accepts. */
@@ -9,7 +9,7 @@ export const TIME_TRAVEL_SESSION_PATTERN = /^[a-z0-9]{1,32}$/;
 export function timeTravelKeys(namespace: string) {
   return {
     /** list: TimeTravelRequest JSON, RPUSHed by the gateway, BLPOPed by a worker with a free slot */
-    requests: `${namespace}:tt-requests`,
+    requests: redisKeys(namespace).timeTravelRequests,
     /** stream of session `id`: the worker's entries (see timeTravelEntry*), read and trimmed by the gateway */
     stream: (id: string) => `${namespace}:tt:${id}`,
     /** string of session `id`, set with a TTL by the gateway after every read: gone = session abandoned */
