@@ -19,7 +19,7 @@ import {
   type ReplayHandover,
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
-import { nowUs, sleep } from "@quantcore/runtime";
+import { nowUs, sleep, waitFor } from "@quantcore/runtime";
 import { spotReplayFile } from "../support/reference-book.js";
 import { exitWhenDone } from "../support/exit-guard.js";
 import { testServices, type TestServices } from "../support/services.js";
@@ -314,4 +314,34 @@ test("over capacity: RESOURCE_EXHAUSTED (gateway bound, and no worker taking the
     /already serves 1 replaying stream/,
   );
   await expectCode(first, Code.ResourceExhausted, /no replay worker took the request/);
+});
+
+test("replay_speed 1 paces the replay; a client that leaves ends its session in the worker", async () => {
+  const gw = await newGateway();
+  // The log must hold the last 20 s (when this test runs alone).
+  await sleep(Math.max(0, pipelineStartUs / 1000 + 25_000 - Date.now()));
+  const before = worker!.timeTravelStats();
+  const leave = AbortSignal.timeout(4_000);
+  const started = Date.now();
+  const events = await collect(
+    gw.grpcUrl,
+    { symbols: SYMBOLS, startTimeUs: nowUs() - 20_000_000, replaySpeed: 1 },
+    () => false,
+    60_000,
+    leave,
+  );
+  const elapsedMs = Date.now() - started;
+  const replayed = updatesOf(events);
+  assert.equal(events.filter((e) => e.event.case === "handover").length, 0, "20 s at 1x: no handover within 4 s");
+  assert.ok(replayed.length > 0, "some updates replayed");
+  const times = replayed.map((u) => u.timestamps!.ingestReceiveUs);
+  const spanMs = (Math.max(...times) - Math.min(...times)) / 1000;
+  // Paced: the replayed span cannot exceed the time spent reading (plus one pacing step of slack).
+  assert.ok(spanMs <= elapsedMs + 1_000, `replayed ${spanMs.toFixed(0)} ms of data in ${elapsedMs} ms at 1x`);
+  await waitFor(
+    () => worker!.timeTravelStats().abandoned > before.abandoned,
+    "the worker to end the session its client left",
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
+  assert.equal(worker!.timeTravelStats().active, 0, "no session left running");
 });
