@@ -110,7 +110,9 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
 
   const onRecord = (rec: BookUpdateFields) => {
     const ofi = engine.trackOfi(rec);
-    if (rec.ingestReceiveTimeUs < req.startTimeUs) return; // warm-up: counted, not sent
+    // Warm-up: counted, not sent. Once a symbol reached the start, every later record of it is sent
+    // (a record re-sent by ingest may carry an earlier receive time than its neighbours).
+    if (rec.ingestReceiveTimeUs < req.startTimeUs && !positions.has(rec.symbol)) return;
     const epoch = rec.bookEpoch ?? 0n;
     const at = positions.get(rec.symbol);
     if (at && !isNewer(epoch, rec.updateId, at.epoch, at.updateId)) return; // a re-sent record
