@@ -120,7 +120,7 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
     if (u.timestamps) u.timestamps.computePublishUs = nowUs();
     out.add("update", Buffer.from(encodeMarketUpdate(u)));
     positions.set(rec.symbol, { epoch, updateId: rec.updateId });
-    replayedUntilUs = rec.ingestReceiveTimeUs;
+    replayedUntilUs = Math.max(replayedUntilUs, rec.ingestReceiveTimeUs);
     counters.updates++;
   };
 
