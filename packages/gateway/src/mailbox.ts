@@ -102,6 +102,19 @@ export class Mailbox {
     return events.sort((a, b) => a.seq - b.seq).map((x) => x.e);
   }
 
+  /**
+   * Drops the pending updates `keep` refuses; the rest count as pending since `nowMs` (a live
+   * phase starting late, after a replay, starts its lag clock then).
+   */
+  retain(keep: (u: SharedUpdate) => boolean, nowMs: number): void {
+    for (const [symbol, u] of this.latest) {
+      if (keep(u)) continue;
+      this.latest.delete(symbol);
+      this.latestSeq.delete(symbol);
+    }
+    this.oldestPendingAtMs = nowMs;
+  }
+
   clear(): void {
     this.latest.clear();
     this.latestSeq.clear();

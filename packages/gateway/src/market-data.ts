@@ -8,6 +8,7 @@ import type { Metrics } from "./metrics.js";
 import type { GatewayOptions } from "./options.js";
 import { routes } from "./service.js";
 import type { StateStore } from "./state-store.js";
+import type { ReplaySource } from "./time-travel/sessions.js";
 
 export interface MarketData {
   /** Registers MarketDataService on a router. */
@@ -32,8 +33,10 @@ export function createMarketData(deps: {
   metrics: Metrics;
   latency?: SlidingLatency;
   onRejected: (contract: string) => void;
+  /** Time travel's replays (the server's come from the replay workers through Redis). */
+  timeTravel?: ReplaySource;
 }): MarketData {
-  const { opts, store, metrics, latency } = deps;
+  const { opts, store, metrics, latency, timeTravel } = deps;
   const fanout = new FanOut(store, opts.lateAfterMs);
   const liveness = new Liveness(store, opts.redisNamespace, opts);
   liveness.onRejected = deps.onRejected;
@@ -54,7 +57,7 @@ export function createMarketData(deps: {
   };
   let sweep: NodeJS.Timeout | undefined;
   return {
-    routes: routes({ opts, store, fanout, metrics, liveness }),
+    routes: routes({ opts, store, fanout, metrics, liveness, timeTravel }),
     clientCount: () => fanout.clients.size,
     unknownSymbols: (symbols) => liveness.unknown(symbols),
     async start() {

@@ -1,15 +1,17 @@
 import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { MarketDataService, type StreamMarketUpdatesResponse } from "@quantcore/proto";
-import { QuantCoreError, SYMBOL_PATTERN } from "@quantcore/runtime";
+import { QuantCoreError, SYMBOL_PATTERN, nowUs } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
 import { SnapshotReader, readState } from "./snapshots.js";
-import { ClientStream, type StreamSource } from "./client-stream.js";
+import { ClientStream, FROM_SNAPSHOT, type LiveStart, type StreamSource } from "./client-stream.js";
 import type { DirectSink } from "./direct-drain.js";
 import type { FanOut } from "./fanout.js";
 import type { Liveness } from "./liveness.js";
 import type { Metrics } from "./metrics.js";
 import type { GatewayOptions } from "./options.js";
 import type { StateStore } from "./state-store.js";
+import { parseTimeTravel } from "./time-travel/request.js";
+import type { ReplaySource } from "./time-travel/sessions.js";
 
 /** The transport of the current request, so a stalled stream can be closed from outside. */
 export interface RequestTransport {
@@ -33,6 +35,8 @@ export interface ServiceDeps {
   fanout: FanOut;
   metrics: Metrics;
   liveness: Liveness;
+  /** Time travel (start_time_us > 0); without it such requests are UNIMPLEMENTED. */
+  timeTravel?: ReplaySource;
 }
 
 function validateSymbols(symbols: string[], max: number): string[] {
@@ -69,7 +73,7 @@ async function requireKnown(liveness: Liveness, symbols: string[]): Promise<void
 const BINARY_CONTENT_TYPE = /^application\/(grpc|grpc-web|connect)(\+proto)?$/i;
 
 export function routes(deps: ServiceDeps) {
-  const { opts, store, fanout, metrics, liveness } = deps;
+  const { opts, store, fanout, metrics, liveness, timeTravel } = deps;
   const perPeer = new Map<string, number>();
   const snapshots = new SnapshotReader(store);
   const source: StreamSource = {
@@ -80,11 +84,20 @@ export function routes(deps: ServiceDeps) {
   };
 
   async function* streamMarketUpdates(
-    req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean; keepaliveIntervalMs: number },
+    req: {
+      symbols: string[];
+      maxUpdatesPerSecond: number;
+      allowBatches: boolean;
+      keepaliveIntervalMs: number;
+      startTimeUs: number;
+      replaySpeed: number;
+    },
     ctx: HandlerContext,
   ): AsyncGenerator<StreamMarketUpdatesResponse> {
     const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
     await requireKnown(liveness, symbols);
+    const travel = parseTimeTravel(req, nowUs());
+    if (travel && !timeTravel) throw new ConnectError("time travel is not served here", Code.Unimplemented);
     const keepaliveMs =
       req.keepaliveIntervalMs > 0
         ? Math.max(opts.minKeepaliveIntervalMs, req.keepaliveIntervalMs)
@@ -113,9 +126,30 @@ export function routes(deps: ServiceDeps) {
       fanout,
       metrics,
     );
+    // Time travel: the stream subscribes live first, then replays (its mailbox conflating live
+    // meanwhile), sends the handover, and goes live past the last replayed position per symbol.
+    const start: LiveStart =
+      travel && timeTravel
+        ? {
+            from: "replay",
+            async *replay(signal) {
+              try {
+                return yield* timeTravel.replay({
+                  ...travel,
+                  symbols,
+                  allowBatches: req.allowBatches,
+                  keepaliveMs,
+                  signal,
+                });
+              } catch (err) {
+                throw signal.aborted ? ConnectError.from(signal.reason) : toConnectError(err);
+              }
+            },
+          }
+        : FROM_SNAPSHOT;
     perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1);
     try {
-      yield* stream.messages(ctx.signal);
+      yield* stream.messages(ctx.signal, start);
     } finally {
       perPeer.set(peer, (perPeer.get(peer) ?? 1) - 1);
       if (perPeer.get(peer) === 0) perPeer.delete(peer);

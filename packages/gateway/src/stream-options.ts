@@ -1,6 +1,8 @@
 import type { SymbolStatus } from "@quantcore/proto";
 import type { DirectSink } from "./direct-drain.js";
+import type { StreamMarketUpdatesResponse } from "@quantcore/proto";
 import type { SharedUpdate } from "./encoding.js";
+import type { HandoverPositions } from "./time-travel/handover.js";
 
 /** What a stream reads besides the fan-out: the stored state and the symbols' statuses. */
 export interface StreamSource {
@@ -30,9 +32,16 @@ export interface ClientStreamOptions {
 
 /**
  * Where the live phase starts. `snapshot`: the stored state is read (after the stream is
- * registered, so nothing published in between is missed) and sent first. `positions`: nothing is
- * read; per symbol, live updates not newer than the given update id are dropped (a time-travel
- * stream that replayed up to these positions and sent its handover).
+ * registered, so nothing published in between is missed) and sent first. `replay`: a time-travel
+ * stream; after the stream is registered (its mailbox conflating live updates, without lag limits,
+ * meanwhile) the replay's messages go out, its handover last, and it returns the last replayed
+ * (book epoch, update id) per symbol: nothing is read, and per symbol live updates not newer than
+ * that position are dropped.
  */
-export type LiveStart = { from: "snapshot" } | { from: "positions"; positions: ReadonlyMap<string, bigint> };
+export type LiveStart =
+  | { from: "snapshot" }
+  | {
+      from: "replay";
+      replay(signal: AbortSignal): AsyncGenerator<StreamMarketUpdatesResponse, HandoverPositions>;
+    };
 export const FROM_SNAPSHOT: LiveStart = Object.freeze({ from: "snapshot" });

@@ -13,6 +13,7 @@ import {
   LOG4J,
   clusterId,
   ensureKafkaArtifacts,
+  topicConfig,
   type KafkaOptions,
   type TopicSpec,
 } from "./kafka.js";
@@ -244,7 +245,7 @@ export async function createReplicatedTopics(
           topic: t.name,
           numPartitions: t.partitions,
           replicationFactor: o.replicationFactor,
-          configEntries: [{ name: "min.insync.replicas", value: String(o.minInsyncReplicas) }],
+          configEntries: [{ name: "min.insync.replicas", value: String(o.minInsyncReplicas) }, ...topicConfig(t)],
         })),
       });
     }

@@ -3,6 +3,7 @@ import {
   DEFAULT_KAFKA_OPTIONS,
   createTopics,
   progressStep,
+  retentionMsFromEnv,
   startKafka,
   type KafkaHandle,
   type KafkaOptions,
@@ -20,6 +21,7 @@ export interface StackOptions extends KafkaOptions {
 export const DEFAULT_STACK_OPTIONS: Readonly<StackOptions> = Object.freeze({
   ...DEFAULT_KAFKA_OPTIONS,
   topics: [
+    // retention.ms from KAFKA_RETENTION_HOURS when the stack starts (startStack).
     { name: "order_book", partitions: 30 },
     { name: "order_book.dlq", partitions: 3 },
   ],
@@ -40,6 +42,10 @@ export interface StackHandle {
 /** Starts Kafka (KRaft) and Redis side by side on free ports and creates the topics. */
 export async function startStack(opts: Partial<StackOptions> = {}): Promise<StackHandle> {
   const o = { ...DEFAULT_STACK_OPTIONS, ...opts };
+  if (!opts.topics) {
+    const retentionMs = retentionMsFromEnv();
+    o.topics = o.topics.map((t) => (t.name === "order_book" ? { ...t, retentionMs } : t));
+  }
   reapOrphans();
   // Side by side; neither blocks the event loop the other's readiness wait runs on.
   const [k, r] = await Promise.allSettled([
