@@ -27,6 +27,8 @@ export interface TimeChartProps {
   /** Stack the series (in the given order, first at the bottom) as filled areas. */
   stacked?: boolean;
   testId?: string;
+  /** Vertical lines at given times (e.g. a handover, a cursor), labelled at the top. */
+  markers?: { t: number; label: string; colour: string; testId?: string }[];
 }
 
 const PAD = { left: 64, right: 64, top: 8, bottom: 22 };
@@ -140,6 +142,16 @@ export function TimeChart(p: TimeChartProps) {
                 strokeDasharray={s.dash}
               />
             ))}
+        {p.markers
+          ?.filter((m) => m.t >= startMs && m.t <= p.endMs)
+          .map((m) => (
+            <g key={m.label} data-testid={m.testId} data-t={m.t}>
+              <line x1={x(m.t)} x2={x(m.t)} y1={pad.top} y2={pad.top + plotH} stroke={m.colour} strokeDasharray="3 2" />
+              <text x={x(m.t) + 3} y={pad.top + 9} fill={m.colour} fontSize={10}>
+                {m.label}
+              </text>
+            </g>
+          ))}
       </svg>
     </div>
   );
