@@ -42,7 +42,7 @@ export function startScrub(store: ScrubStore, transport: Transport, symbol: stri
       const watchdog = setInterval(() => {
         if (Date.now() - lastMs > SCRUB_FEED_DEFAULTS.silenceMs) call.abort(new Error("no message from the gateway"));
       }, SCRUB_FEED_DEFAULTS.watchdogMs);
-      store.begin(symbol, windowMin, startUs / 1000);
+      store.begin(symbol, windowMin, startUs / 1000, (nowUs() - startUs) / 1000);
       try {
         for await (const res of market.streamMarketUpdates(
           {

@@ -39,8 +39,8 @@ export class ScrubStore {
   /** Decimals of the symbol's prices. */
   priceDecimals = 0;
 
-  /** A new scrub (or a retry from a later start): empty series, replaying. */
-  begin(symbol: string, windowMin: number, startMs: number): void {
+  /** A new scrub (or a retry from a later start) over about `spanMs` of history: empty series, replaying. */
+  begin(symbol: string, windowMin: number, startMs: number, spanMs: number): void {
     this.symbol = symbol;
     this.windowMin = windowMin;
     this.startMs = startMs;
@@ -48,7 +48,7 @@ export class ScrubStore {
     this.error = "";
     this.handoverMs = undefined;
     this.replayedUpdates = 0n;
-    this.series = new ScrubSeries(startMs, windowMin * 60_000);
+    this.series = new ScrubSeries(startMs, spanMs);
     this.changed();
   }
 
