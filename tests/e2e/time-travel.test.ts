@@ -344,4 +344,12 @@ test("replay_speed 1 paces the replay; a client that leaves ends its session in 
     { timeoutMs: 60_000, intervalMs: 100 },
   );
   assert.equal(worker!.timeTravelStats().active, 0, "no session left running");
+  // The same on /metrics: the gateway's and the worker's.
+  const gatewayMetrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+  assert.match(gatewayMetrics, /^quantcore_gateway_time_travel_sessions_started_total 1$/m);
+  assert.match(gatewayMetrics, /^quantcore_gateway_time_travel_sessions_active 0$/m);
+  const workerMetrics = await worker!.metrics.metrics();
+  assert.match(workerMetrics, /^quantcore_time_travel_sessions_abandoned_total [1-9]\d*$/m);
+  assert.match(workerMetrics, /^quantcore_time_travel_sessions_completed_total [1-9]\d*$/m);
+  assert.match(workerMetrics, /^quantcore_time_travel_sessions_active 0$/m);
 });
