@@ -174,7 +174,6 @@ export function routes(deps: ServiceDeps) {
         } catch (err) {
           throw toConnectError(err);
         }
-        Object.assign(limits, liveLimits);
       } else {
         // The snapshot goes out like live updates: one batch when the client allows it.
         for (const m of messagesOf(await snapshots.read(symbols))) yield m;
@@ -211,6 +210,8 @@ export function routes(deps: ServiceDeps) {
         }
         const now = Date.now();
         const events = box.takeEvents(now);
+        // Time travel: what live left pending during the replay is taken; the live limits apply from here.
+        if (handover) Object.assign(limits, liveLimits);
         if (events.length === 0 && box.pending() === 0) {
           // Idle this long (direct writes count): a keepalive, so browsers and proxies keep the stream.
           if (now - box.lastWriteAtMs >= keepaliveMs) {
