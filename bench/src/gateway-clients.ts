@@ -19,6 +19,8 @@ export interface ClientsConfig {
 
 export interface ClientsResult {
   samples: number[];
+  /** Streams that time every live update (so samples / timedStreams = updates one stream got while measuring). */
+  timedStreams: number;
   messages: number;
   updatesDecoded: number;
   errors: number;
@@ -155,7 +157,7 @@ const isWeb = (i: number, webPercent: number) =>
   Math.floor(((i + 1) * webPercent) / 100) > Math.floor((i * webPercent) / 100);
 
 function openClients(cfg: ClientsConfig) {
-  const out: ClientsResult = { samples: [], messages: 0, updatesDecoded: 0, errors: 0 };
+  const out: ClientsResult = { samples: [], timedStreams: 0, messages: 0, updatesDecoded: 0, errors: 0 };
   const requestFrame = Buffer.from(cfg.requestFrame);
   let measuring = false;
   let stopping = false;
@@ -200,6 +202,7 @@ function openClients(cfg: ClientsConfig) {
     // The nth stream of its protocol, globally (streams 0..i-1 hold floor(i * p / 100) web ones): every 10th is timed.
     const webBefore = Math.floor((i * cfg.webPercent) / 100);
     const nth = web ? webBefore : i - webBefore;
+    if (nth % 10 === 0) out.timedStreams++;
     const reader = new FrameReader(onFrameOf(nth % 10 === 0));
     if (web) webStream(reader);
     else h2Stream(reader);

@@ -4,8 +4,7 @@
 // gateway process's RSS, then the same with 10% stalled clients; plus the payload size of a
 // 30-symbol snapshot as protobuf vs JSON.
 // Usage: npm run gateway -w @quantcore/bench  [BENCH_STREAMS=1000] [BENCH_SECONDS=20]
-import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import http2 from "node:http2";
 import { Worker } from "node:worker_threads";
 import path from "node:path";
@@ -19,8 +18,9 @@ import {
   SignalsSchema,
   StreamMarketUpdatesRequestSchema,
 } from "@quantcore/proto";
-import { EnvReader, nowUs, sleep, waitFor } from "@quantcore/runtime";
+import { EnvReader, nowUs, sleep } from "@quantcore/runtime";
 import { freePort, startRedis } from "@quantcore/stack";
+import { cpuSeconds, rssMb, startGatewayProcess } from "./gateway-process.js";
 import { grpcStreams, type ClientsConfig, type ClientsResult, type ToClients } from "./gateway-clients.js";
 import { summarize, writeResults, type Summary } from "./report.js";
 
@@ -49,51 +49,17 @@ const built = spawnSync("npm", ["run", "build", "-w", "@quantcore/app-gateway"],
 });
 if (built.status !== 0) throw new Error("gateway build failed");
 
-// Never leave a gateway behind, even when the bench dies ('exit' alone misses uncaught errors).
-const gatewaysToKill = new Set<() => void>();
-process.on("exit", () => gatewaysToKill.forEach((kill) => kill()));
-for (const event of ["uncaughtException", "unhandledRejection"] as const) {
-  process.on(event, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
-
 /** A fresh gateway per scenario, so one scenario's teardown does not weigh on the next one's memory. */
-async function startGateway() {
-  const gw = spawn(
-    process.execPath,
-    [...gatewayNodeArgs, "--enable-source-maps", path.resolve(import.meta.dirname, "../../apps/gateway/dist/main.mjs")],
-    {
-      env: {
-        ...process.env,
-        REDIS_URL: redisHandle.url,
-        REDIS_NAMESPACE: ns,
-        GATEWAY_GRPC_PORT: String(grpcPort),
-        GATEWAY_HTTP_PORT: String(httpPort),
-        LOG_LEVEL: "warn",
-        // Every bench client comes from 127.0.0.1: lift the per-address stream cap.
-        GATEWAY_MAX_STREAMS_PER_CLIENT: String(streams * 2),
-      },
-      stdio: "inherit",
-    },
-  );
-  const killOnExit = () => gw.kill();
-  gatewaysToKill.add(killOnExit);
-  await waitFor(() => fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok), "gateway up", {
-    timeoutMs: 30_000,
+const startGateway = () =>
+  startGatewayProcess({
+    redisUrl: redisHandle.url,
+    namespace: ns,
+    grpcPort,
+    httpPort,
+    // Every bench client comes from 127.0.0.1: lift the per-address stream cap.
+    maxStreamsPerClient: streams * 2,
+    nodeArgs: gatewayNodeArgs,
   });
-  return {
-    pid: gw.pid!,
-    async stop() {
-      gatewaysToKill.delete(killOnExit);
-      gw.kill("SIGTERM");
-      await new Promise((r) => gw.once("exit", r));
-    },
-  };
-}
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 const redis = new Redis(redisHandle.url);
 const update = (symbol: string, id: number) =>
@@ -150,6 +116,9 @@ const publisher = (async () => {
 
 interface Scenario {
   samples: number[];
+  timedStreams: number;
+  liveStreams: number;
+  gatewayCpuSeconds: number;
   messages: number;
   updatesDecoded: number;
   errors: number;
@@ -161,15 +130,13 @@ interface Scenario {
   gatewayMemoryMb: Record<string, number>;
 }
 
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-};
-
 async function scenario(stalledShare: number): Promise<Scenario> {
   const gw = await startGateway();
   const out: Scenario = {
     samples: [],
+    timedStreams: 0,
+    liveStreams: 0,
+    gatewayCpuSeconds: 0,
     messages: 0,
     updatesDecoded: 0,
     errors: 0,
@@ -181,6 +148,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
   };
   const stalledCount = Math.round(streams * stalledShare);
   const live = streams - stalledCount;
+  out.liveStreams = live;
   const request = Buffer.from(
     toBinary(StreamMarketUpdatesRequestSchema, create(StreamMarketUpdatesRequestSchema, { allowBatches: batches })),
   );
@@ -234,7 +202,8 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     const v = new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1];
     if (v) out.gatewayMemoryMb[name] = Math.round(Number(v) / 2 ** 20);
   }
-  out.gatewayCpuPercent = Math.round(((cpuSeconds(gw.pid) - cpuStart) / seconds) * 100);
+  out.gatewayCpuSeconds = cpuSeconds(gw.pid) - cpuStart;
+  out.gatewayCpuPercent = Math.round((out.gatewayCpuSeconds / seconds) * 100);
   const benchCpu = process.cpuUsage(benchCpuStart);
   out.clientsCpuPercent = Math.round((benchCpu.user + benchCpu.system) / 1e4 / seconds);
   const results = await Promise.all(
@@ -249,6 +218,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
   );
   for (const r of results) {
     for (const v of r.samples) out.samples.push(v);
+    out.timedStreams += r.timedStreams;
     out.messages += r.messages;
     out.updatesDecoded += r.updatesDecoded;
     out.errors += r.errors;
@@ -263,6 +233,16 @@ const clean = await scenario(0);
 const stalled = await scenario(0.1);
 publishing = false;
 await publisher;
+
+/**
+ * Gateway CPU-seconds per million stream deliveries (one update reaching one stream): a figure
+ * that travels between machines and holds on a shared one. Deliveries are counted, not assumed:
+ * the updates the timed streams got while measuring, scaled to every live stream.
+ */
+const cpuPerMillion = (s: Scenario) => {
+  const deliveries = (s.samples.length / Math.max(1, s.timedStreams)) * s.liveStreams;
+  return Math.round((s.gatewayCpuSeconds / (deliveries / 1e6)) * 100) / 100;
+};
 
 const rows: Record<string, Summary> = {
   [`redis publish -> client receive, ${streams} streams`]: summarize(clean.samples),
@@ -295,6 +275,11 @@ writeResults(
     gatewayMemoryAtEndMbWithStalled: stalled.gatewayMemoryMb,
     gatewayCpuPercent: clean.gatewayCpuPercent,
     gatewayCpuPercentWithStalled: stalled.gatewayCpuPercent,
+    gatewayCpuSecondsPerMillionDeliveries: cpuPerMillion(clean),
+    gatewayCpuSecondsPerMillionDeliveriesWithStalled: cpuPerMillion(stalled),
+    deliveriesPerSecond: Math.round(
+      ((clean.samples.length / Math.max(1, clean.timedStreams)) * clean.liveStreams) / seconds,
+    ),
     clientThreads,
     benchProcessCpuPercent: clean.clientsCpuPercent,
     messagesReceived: clean.messages,

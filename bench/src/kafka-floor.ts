@@ -3,6 +3,8 @@
 // produce -> consume latency p50/p99 is what the pipeline's Kafka hop is compared against.
 // The load bench runs it first; alone:
 //   npm run kafka-floor -w @quantcore/bench  [FLOOR_RATES=300,3000] [FLOOR_SECONDS=15]
+//     [FLOOR_PRODUCERS=1] [FLOOR_TICK_MS=10]  (3 and 100: the load bench's shape at 300/s)
+//     [FLOOR_CLIENT=kafkajs|platformatic]  (@platformatic/kafka: the alternative client, measured alike)
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +22,12 @@ export interface FloorOptions {
   warmupSeconds: number;
   partitions: number;
   recordBytes: number;
+  /** Producer processes, each with its share of the partitions (the load bench: one per shard). */
+  producers: number;
+  /** Each producer sends what is due once per tick, ticks aligned across producers. */
+  tickMs: number;
+  /** The Kafka client library measured. */
+  client: "kafkajs" | "platformatic";
   logDir: string;
 }
 
@@ -29,15 +37,23 @@ export const DEFAULT_FLOOR = Object.freeze({
   warmupSeconds: 3,
   partitions: 30,
   recordBytes: 800,
+  producers: 1,
+  tickMs: 10,
+  client: "kafkajs" as "kafkajs" | "platformatic",
 });
 
 export interface FloorResult {
+  client: "kafkajs" | "platformatic";
   ratePerSecond: number;
+  producers: number;
+  tickMs: number;
   topic: string;
   produced: number;
   consumed: number;
   sendErrors: number;
   latencyMs: Summary;
+  /** kafkajs's CPU per measured record: the producers' together, and the consumer's. */
+  cpuUsPerRecord: { producer: number; consumer: number };
 }
 
 const worker = path.join(import.meta.dirname, "kafka-floor-worker.ts");
@@ -48,7 +64,8 @@ const isMsg =
 
 /** One probe at one rate, on a fresh topic of its own. */
 export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
-  const topic = `bench_floor_${randomUUID().slice(0, 8)}_${o.ratePerSecond}`;
+  const topic = `bench_floor_${randomUUID().slice(0, 8)}_${o.ratePerSecond}_${o.producers}x${o.tickMs}`;
+  const label = `${o.ratePerSecond}-${o.producers}x${o.tickMs}ms`;
   await createTopics(o.brokers, [{ name: topic, partitions: o.partitions }]);
   const env = {
     KAFKA_BROKERS: o.brokers.join(","),
@@ -58,18 +75,37 @@ export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
     FLOOR_SECONDS: String(o.seconds),
     FLOOR_WARMUP_SECONDS: String(o.warmupSeconds),
     FLOOR_RECORD_BYTES: String(o.recordBytes),
+    FLOOR_TICK_MS: String(o.tickMs),
+    FLOOR_PRODUCERS: String(o.producers),
+    FLOOR_CLIENT: o.client,
   };
-  const consumer = forkTs(`floor-consumer-${o.ratePerSecond}`, worker, { ...env, FLOOR_ROLE: "consumer" }, o.logDir);
+  const consumer = forkTs(`floor-consumer-${label}`, worker, { ...env, FLOOR_ROLE: "consumer" }, o.logDir);
   try {
     await nextMessage(consumer, isMsg("ready"), "consumer group join", 60_000);
-    const producer = forkTs(`floor-producer-${o.ratePerSecond}`, worker, { ...env, FLOOR_ROLE: "producer" }, o.logDir);
-    const produced = await nextMessage(
-      producer,
-      isMsg("produced"),
-      "end of production",
-      (o.warmupSeconds + o.seconds) * 1000 + 60_000,
+    const producers = Array.from({ length: o.producers }, (_, i) =>
+      forkTs(
+        `floor-producer-${label}-${i}`,
+        worker,
+        {
+          ...env,
+          FLOOR_ROLE: "producer",
+          FLOOR_RATE: String(Math.max(1, Math.round(o.ratePerSecond / o.producers))),
+          FLOOR_PRODUCER_INDEX: String(i),
+        },
+        o.logDir,
+      ),
     );
-    await stopChild(producer);
+    const reports = await Promise.all(
+      producers.map((p) =>
+        nextMessage(p, isMsg("produced"), "end of production", (o.warmupSeconds + o.seconds) * 1000 + 60_000),
+      ),
+    );
+    await Promise.all(producers.map((p) => stopChild(p)));
+    const produced = {
+      measured: reports.reduce((n, r) => n + r.measured, 0),
+      sendErrors: reports.reduce((n, r) => n + r.sendErrors, 0),
+      cpuUs: reports.reduce((n, r) => n + r.cpuUs, 0),
+    };
     // Wait (bounded) for the consumer to have read every measured record.
     const deadline = Date.now() + 15_000;
     let consumed: Extract<FromFloor, { kind: "consumed" }>;
@@ -80,22 +116,38 @@ export async function runKafkaFloor(o: FloorOptions): Promise<FloorResult> {
       await sleep(250);
     }
     return {
+      client: o.client,
       ratePerSecond: o.ratePerSecond,
+      producers: o.producers,
+      tickMs: o.tickMs,
       topic,
       produced: produced.measured,
       consumed: consumed.measured,
       sendErrors: produced.sendErrors,
       latencyMs: consumed.latencyMs,
+      cpuUsPerRecord: {
+        producer: Math.round((10 * produced.cpuUs) / Math.max(1, produced.measured)) / 10,
+        consumer: Math.round((10 * consumed.cpuUs) / Math.max(1, consumed.measured)) / 10,
+      },
     };
   } finally {
     await stopChild(consumer);
   }
 }
 
-/** The floor measured at the rate closest (on a log scale) to `rate`. */
-export function nearestFloor(floors: FloorResult[], rate: number): FloorResult | undefined {
+/** The floor measured at the rate closest (on a log scale) to `rate`, among those `which` accepts. */
+export function nearestFloor(
+  floors: FloorResult[],
+  rate: number,
+  which: (f: FloorResult) => boolean = () => true,
+): FloorResult | undefined {
   const d = (f: FloorResult) => Math.abs(Math.log(f.ratePerSecond / rate));
-  return [...floors].sort((a, b) => d(a) - d(b))[0];
+  return floors.filter(which).sort((a, b) => d(a) - d(b))[0];
+}
+
+/** How often the simulator emits a step at `ratePerSecond` over `symbols` (all symbols step together). */
+export function burstPeriodMs(ratePerSecond: number, symbols: number, syntheticTickMs: number): number {
+  return Math.max(syntheticTickMs, Math.round((1000 * symbols) / ratePerSecond));
 }
 
 if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
@@ -103,6 +155,9 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const rates = env.list("FLOOR_RATES", DEFAULT_FLOOR.rates.map(String)).map(Number);
   const seconds = env.int("FLOOR_SECONDS", DEFAULT_FLOOR.seconds, { min: 1 });
   const warmupSeconds = env.int("FLOOR_WARMUP_SECONDS", DEFAULT_FLOOR.warmupSeconds, { min: 0 });
+  const producers = env.int("FLOOR_PRODUCERS", DEFAULT_FLOOR.producers, { min: 1, max: 30 });
+  const tickMs = env.int("FLOOR_TICK_MS", DEFAULT_FLOOR.tickMs, { min: 1, max: 1000 });
+  const client = env.oneOf("FLOOR_CLIENT", ["kafkajs", "platformatic"] as const, DEFAULT_FLOOR.client);
   env.done();
   if (rates.some((r) => !(Number.isInteger(r) && r > 0))) throw new Error("FLOOR_RATES must be positive integers");
   const stack = await startStack({ topics: [], redis: false });
@@ -114,17 +169,22 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   try {
     const results: FloorResult[] = [];
     for (const ratePerSecond of rates) {
-      const base = { ...DEFAULT_FLOOR, seconds, warmupSeconds, logDir: stack.logDir };
+      const base = { ...DEFAULT_FLOOR, seconds, warmupSeconds, producers, tickMs, client, logDir: stack.logDir };
       results.push(await runKafkaFloor({ ...base, brokers: stack.kafka!.brokers, ratePerSecond }));
     }
     writeResults(
-      "kafka-floor",
+      client === "kafkajs" ? "kafka-floor" : `kafka-floor-${client}`,
       {
-        command: "npm run kafka-floor -w @quantcore/bench",
-        what: "bare kafkajs producer -> consumer (separate processes), 30 partitions, acks=-1, compute's consumer settings",
+        command: `${client === "kafkajs" ? "" : `FLOOR_CLIENT=${client} `}FLOOR_RATES=${rates.join(",")} npm run kafka-floor -w @quantcore/bench`,
+        what: `bare ${client} producer(s) -> consumer (separate processes), 30 partitions, acks=-1, compute's consumer settings; ${producers} producer(s), one request per ${tickMs} ms tick each`,
         recordBytes: DEFAULT_FLOOR.recordBytes,
         measuredSecondsPerRate: seconds,
-        counts: results.map((r) => ({ rate: r.ratePerSecond, produced: r.produced, consumed: r.consumed })),
+        counts: results.map((r) => ({
+          rate: r.ratePerSecond,
+          produced: r.produced,
+          consumed: r.consumed,
+          cpuUsPerRecord: r.cpuUsPerRecord,
+        })),
         date: new Date().toISOString(),
       },
       Object.fromEntries(results.map((r) => [`produce -> consume at ${r.ratePerSecond}/s`, r.latencyMs])),

@@ -7,12 +7,13 @@ import { Redis } from "ioredis";
 import { TOP30_USDT } from "@quantcore/ingest";
 import { sleep, waitFor } from "@quantcore/runtime";
 import { createTopics, freePort } from "@quantcore/stack";
-import { nearestFloor, type FloorResult } from "./kafka-floor.js";
+import { DEFAULT_FLOOR, nearestFloor, type FloorResult } from "./kafka-floor.js";
 import type { ClientProgress, ClientReport } from "./load-protocol.js";
-import type { KafkaCounters, Offsets } from "./load-kafka.js";
+import type { KafkaCounters } from "./load-kafka.js";
 import { appCommand, forkTs, launch, nextMessage, stopAll, type AppMode, type Child } from "./load-procs.js";
 import type { FromSim } from "./load-sim.js";
-import { ProcSampler, childrenOf, round, type GroupUsage } from "./proc-stats.js";
+import { ProcSampler, childrenOf, round } from "./proc-stats.js";
+import { summarizePoint, type PointResult, type Sample } from "./load-summary.js";
 
 export interface PointSettings {
   brokers: string[];
@@ -31,31 +32,6 @@ export interface PointSettings {
   modes: Record<string, AppMode>;
   logDir: string;
   run: string;
-}
-
-export interface PointResult {
-  offeredPerSecond: number;
-  perSymbolPerSecond: number;
-  measuredSeconds: number;
-  /** Time from starting the processes to every symbol live at the client. */
-  startupSeconds: number;
-  perSecond: {
-    simEmitted: number;
-    ingestProduced: number;
-    computeConsumed: number;
-    redisPublished: number;
-    clientReceived: number;
-  };
-  dedup: { recordsConsumed: number; writesPublished: number; writesPerRecord: number };
-  latencyMs: ClientReport["latencyMs"];
-  kafkaHopOverFloor?: { floorRatePerSecond: number; p50: number; p99: number };
-  /** Records behind (end offsets - committed) at the start and end; trend = slope x window. */
-  lag: { start: number; end: number; trendPerPoint: number };
-  processes: Record<string, GroupUsage>;
-  machineBusyPercent: number;
-  client: Omit<ClientReport, "kind" | "latencyMs">;
-  saturated: boolean;
-  saturationReasons: string[];
 }
 
 const is =
@@ -210,7 +186,7 @@ export async function runPoint(
     ]);
     samples.push(last);
     const usage = sampler.finish(last.emitted - samples[0]!.emitted);
-    return summarizePoint(s, {
+    return summarizePoint(s.deliveredShare, {
       offeredPerSecond,
       perSymbolPerSecond,
       startupSeconds,
@@ -218,103 +194,17 @@ export async function runPoint(
       samples,
       report,
       usage,
-      floor: nearestFloor(floors, offeredPerSecond),
+      // The floor in the pipeline's own traffic shape (a producer per shard, bursts as the
+      // simulator emits them); the uniform one (one producer, a request every 10 ms) beside it.
+      floor: nearestFloor(floors, offeredPerSecond, (f) => f.producers === s.shards),
+      uniformFloor: nearestFloor(
+        floors,
+        offeredPerSecond,
+        (f) => f.producers === 1 && f.tickMs === DEFAULT_FLOOR.tickMs,
+      ),
     });
   } finally {
     redis.disconnect();
     await stopAll();
   }
-}
-
-interface Sample extends Offsets {
-  /** Seconds (monotonic). */
-  t: number;
-  published: number;
-  emitted: number;
-}
-
-/** Least-squares slope of y over t: a counter's rate. */
-function slope(samples: Sample[], y: (s: Sample) => number): number {
-  const n = samples.length;
-  const mt = samples.reduce((a, s) => a + s.t, 0) / n;
-  const my = samples.reduce((a, s) => a + y(s), 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const s of samples) {
-    num += (s.t - mt) * (y(s) - my);
-    den += (s.t - mt) ** 2;
-  }
-  return den > 0 ? num / den : NaN;
-}
-
-function summarizePoint(
-  s: PointSettings,
-  p: {
-    offeredPerSecond: number;
-    perSymbolPerSecond: number;
-    startupSeconds: number;
-    seconds: number;
-    samples: Sample[];
-    report: ClientReport;
-    usage: ReturnType<ProcSampler["finish"]>;
-    floor?: FloorResult;
-  },
-): PointResult {
-  const { kind: _kind, latencyMs, ...client } = p.report;
-  const first = p.samples[0]!;
-  const last = p.samples.at(-1)!;
-  const rate = (y: (s: Sample) => number) => round(slope(p.samples, y), 1);
-  const perSecond = {
-    simEmitted: rate((x) => x.emitted),
-    ingestProduced: rate((x) => x.produced),
-    computeConsumed: rate((x) => x.consumed),
-    redisPublished: rate((x) => x.published),
-    clientReceived: round(p.report.updates / p.seconds, 1),
-  };
-  // The generator is judged against the offered rate (below it, the host is out of CPU: the
-  // simulator's timer falls behind); the pipeline's stages against what was actually emitted.
-  const reasons: string[] = [];
-  const share = (v: number, of: number) => `${Math.round((v / of) * 100)}%`;
-  const emitted = perSecond.simEmitted;
-  if (!(emitted >= s.deliveredShare * p.offeredPerSecond)) {
-    reasons.push(`load generator emitted ${share(emitted, p.offeredPerSecond)} of offered`);
-  }
-  for (const [stage, v] of [
-    ["ingest produced", perSecond.ingestProduced],
-    ["compute consumed", perSecond.computeConsumed],
-  ] as const) {
-    if (!(v >= s.deliveredShare * emitted)) reasons.push(`${stage} ${share(v, emitted)} of emitted`);
-  }
-  // Lag growing: over the point, more than a second of offered traffic piled up (trend, not the end values).
-  const lagGrowth = Math.round(slope(p.samples, (x) => x.lag) * (last.t - first.t));
-  if (lagGrowth > Math.max(1000, p.offeredPerSecond)) reasons.push(`consumer lag grew by ~${lagGrowth} records`);
-  const hop = latencyMs["kafka produce -> compute receive"];
-  const floor = p.floor;
-  return {
-    offeredPerSecond: p.offeredPerSecond,
-    perSymbolPerSecond: round(p.perSymbolPerSecond, 2),
-    measuredSeconds: p.seconds,
-    startupSeconds: p.startupSeconds,
-    perSecond,
-    dedup: {
-      recordsConsumed: last.consumed - first.consumed,
-      writesPublished: last.published - first.published,
-      writesPerRecord: round(perSecond.redisPublished / perSecond.computeConsumed, 3),
-    },
-    latencyMs,
-    kafkaHopOverFloor:
-      floor && hop
-        ? {
-            floorRatePerSecond: floor.ratePerSecond,
-            p50: round(hop.p50 / floor.latencyMs.p50, 2),
-            p99: round(hop.p99 / floor.latencyMs.p99, 2),
-          }
-        : undefined,
-    lag: { start: first.lag, end: last.lag, trendPerPoint: lagGrowth },
-    processes: p.usage.groups,
-    machineBusyPercent: p.usage.machineBusyPercent,
-    client,
-    saturated: reasons.length > 0,
-    saturationReasons: reasons,
-  };
 }

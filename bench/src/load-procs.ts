@@ -45,10 +45,15 @@ export function buildApps(apps: string[]): Record<string, AppMode> {
   return modes;
 }
 
+/** Extra node flags for the services (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): BENCH_NODE_ARGS. */
+function nodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+}
+
 /** The command that runs apps/<app>/{dist/<entry>.mjs | src/<entry>.ts}. */
 export function appCommand(app: string, entry: string, mode: AppMode): string[] {
   return mode === "bundle"
-    ? [process.execPath, "--enable-source-maps", path.join(repoRoot, `apps/${app}/dist/${entry}.mjs`)]
+    ? [process.execPath, "--enable-source-maps", ...nodeArgs(), path.join(repoRoot, `apps/${app}/dist/${entry}.mjs`)]
     : [process.execPath, "--import", "tsx", path.join(repoRoot, `apps/${app}/src/${entry}.ts`)];
 }
 

@@ -11,11 +11,12 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { EnvReader } from "@quantcore/runtime";
+import { EnvReader, TOP30_USDT } from "@quantcore/runtime";
 import { startStack, type StackHandle } from "@quantcore/stack";
-import { DEFAULT_FLOOR, runKafkaFloor, type FloorResult } from "./kafka-floor.js";
+import { DEFAULT_FLOOR, burstPeriodMs, runKafkaFloor, type FloorResult } from "./kafka-floor.js";
 import { KafkaCounters } from "./load-kafka.js";
-import { runPoint, type PointResult, type PointSettings } from "./load-point.js";
+import { runPoint, type PointSettings } from "./load-point.js";
+import type { PointResult } from "./load-summary.js";
 import { buildApps, stopAll } from "./load-procs.js";
 import { writeLoadResults } from "./load-report.js";
 
@@ -105,17 +106,27 @@ try {
   const modes = buildApps(["ingest", "compute", "gateway"]);
   const brokers = stack.kafka!.brokers;
   for (const ratePerSecond of floorRates) {
-    if (interrupted) break;
-    console.error(`[load] Kafka floor at ${ratePerSecond}/s`);
-    floors.push(
-      await runKafkaFloor({
-        ...DEFAULT_FLOOR,
-        brokers,
-        ratePerSecond,
-        seconds: floorSeconds,
-        logDir: path.join(logDir, "floor"),
-      }),
-    );
+    // Twice per rate: uniform (one producer, a request every 10 ms) and in the pipeline's shape
+    // (a producer per shard, each sending its symbols' records together when the simulator steps).
+    for (const shape of [
+      { producers: 1, tickMs: DEFAULT_FLOOR.tickMs },
+      { producers: shards, tickMs: burstPeriodMs(ratePerSecond, TOP30_USDT.length, syntheticTickMs) },
+    ]) {
+      if (interrupted) break;
+      console.error(
+        `[load] Kafka floor at ${ratePerSecond}/s, ${shape.producers} producer(s), ${shape.tickMs} ms ticks`,
+      );
+      floors.push(
+        await runKafkaFloor({
+          ...DEFAULT_FLOOR,
+          ...shape,
+          brokers,
+          ratePerSecond,
+          seconds: floorSeconds,
+          logDir: path.join(logDir, "floor"),
+        }),
+      );
+    }
   }
   counters = new KafkaCounters(brokers);
   await counters.connect();

@@ -13,7 +13,13 @@ env.done();
 const bundled = import.meta.url.endsWith(".mjs");
 const supervisor = superviseShards({
   command: bundled
-    ? [process.execPath, "--enable-source-maps", path.join(import.meta.dirname, "main.mjs")]
+    ? [
+        process.execPath,
+        "--enable-source-maps",
+        // Profiling flags reach the shards (the load bench's BENCH_NODE_ARGS="--cpu-prof ...").
+        ...process.execArgv.filter((a) => a.startsWith("--cpu-prof")),
+        path.join(import.meta.dirname, "main.mjs"),
+      ]
     : [process.execPath, "--import", "tsx", path.join(import.meta.dirname, "main.ts")],
   shardCount,
   onOutput: (_shard, chunk) => process.stdout.write(chunk),

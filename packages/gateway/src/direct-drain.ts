@@ -1,5 +1,52 @@
 import { SharedFrame, SharedUpdate, frameOf, type SharedStatus } from "./encoding.js";
-import type { DirectSink } from "./mailbox.js";
+
+/** A stream's transport, written to by the fan-out without going through the stream's generator. */
+export interface DirectSink {
+  /** Response headers are out and the transport is below its high-water mark. */
+  ready(): boolean;
+  /** Response headers are out and the transport still takes writes (maybe over its high-water mark). */
+  open(): boolean;
+  /** False once the transport is over its high-water mark (the frame is still queued). */
+  write(frame: SharedFrame): boolean;
+  /** Resolves once the transport is below its high-water mark again, closed, or `signal` aborted. */
+  drained(signal: AbortSignal): Promise<void>;
+}
+
+/** One flush's frames for one subscription, shared by every stream of it that drops nothing. */
+export interface TickFrames {
+  /** All the updates as one batch message. */
+  batch?: SharedFrame;
+  /** All the updates as consecutive single-update messages, in one buffer. */
+  run?: SharedFrame;
+}
+
+/**
+ * Live updates from the fan-out written straight to a parked stream's transport, in ONE write
+ * (one syscall on an HTTP/1.1 socket): `fresh` (what the stream has not sent yet of `updates`)
+ * as one batch message when allowed, else as consecutive single-update messages. When nothing
+ * was dropped the frame is shared through `frames` by every stream of the subscription.
+ * Returns the messages written, negated when the transport is over its high-water mark.
+ */
+export function writeLive(
+  sink: DirectSink,
+  fresh: readonly SharedUpdate[],
+  updates: readonly SharedUpdate[],
+  allowBatches: boolean,
+  frames: TickFrames,
+): number {
+  const messages = allowBatches ? 1 : fresh.length;
+  let frame: SharedFrame | undefined;
+  if (fresh.length === 1) frame = fresh[0]!.singleFrame();
+  else if (fresh !== updates) frame = allowBatches ? frameOf(fresh) : runOf(fresh);
+  else if (allowBatches) frame = frames.batch ??= frameOf(fresh);
+  else frame = frames.run ??= runOf(fresh);
+  return sink.write(frame) ? messages : -messages;
+}
+
+/** Several single-update messages back to back: a valid body for every enveloped protocol. */
+function runOf(updates: readonly SharedUpdate[]): SharedFrame {
+  return new SharedFrame(Buffer.concat(updates.map((u) => u.singleFrame().bytes)));
+}
 
 /**
  * A stream's backlog (conflated updates and status changes, in arrival order) as ONE frame

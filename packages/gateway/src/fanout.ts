@@ -1,59 +1,72 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { Redis } from "ioredis";
 import { MarketUpdateSchema, type MarketUpdate, type SymbolStatus } from "@quantcore/proto";
 import { createLogger, nowUs } from "@quantcore/runtime";
-import { SharedStatus, SharedUpdate, type SharedFrame } from "./encoding.js";
-import type { Mailbox } from "./mailbox.js";
-
-export { Mailbox, subscriptionKey, type DirectSink } from "./mailbox.js";
+import { SharedStatus, SharedUpdate } from "./encoding.js";
+import type { TickFrames } from "./direct-drain.js";
+import type { ClientStream, StreamRegistry } from "./client-stream.js";
+import type { StateStore, Subscription } from "./state-store.js";
 
 const log = createLogger("gateway.fanout");
 
+interface SubscriptionGroup {
+  symbols: ReadonlySet<string> | undefined;
+  streams: Set<ClientStream>;
+}
+
 /**
- * ONE Redis subscription for the whole process, fanned out to every client. Updates that arrive
- * together (one socket read) go out together: stamped and encoded once, then one write per client.
+ * ONE subscription to the update channel for the whole process, fanned out to every subscribed stream. Updates
+ * that arrive together (one socket read) go out together: stamped and encoded once, then handed
+ * to each stream that wants them (which writes them or keeps them in its mailbox).
  */
-export class FanOut {
-  readonly clients = new Set<Mailbox>();
+export class FanOut implements StreamRegistry {
+  readonly clients = new Set<ClientStream>();
+  /** The streams by subscription: each group shares one filtered list and its frames per flush. */
+  private readonly groups = new Map<string, SubscriptionGroup>();
   readonly stats = { messagesIn: 0, badMessages: 0, resubscribes: 0 };
-  private readonly sub: Redis;
-  private lostConnection = false;
+  private subscription: Subscription | undefined;
   private tick: MarketUpdate[] = [];
-  /** Each update as it arrives from Redis. */
+  /** Each update as it arrives from the store. */
   onMessage: ((u: MarketUpdate) => void) | undefined;
   /** Each update as sent (stamped with the gateway's send time), and the messages written directly. */
   onSent: ((u: MarketUpdate) => void) | undefined;
   onDirectWrites: ((messages: number) => void) | undefined;
 
   constructor(
-    redisUrl: string,
-    private readonly channel: string,
+    private readonly store: StateStore,
     /** A live update this long after ingest received it goes out with late = true. */
     private readonly lateAfterMs: number,
-  ) {
-    this.sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
-    this.sub.on("messageBuffer", (_ch: Buffer, msg: Buffer) => this.dispatch(msg));
-    this.sub.on("error", (err: Error) => log.warn("redis subscriber error", { err: err.message }));
-    this.sub.on("close", () => {
-      this.lostConnection = true;
-    });
-    // ioredis resubscribes by itself after a reconnect; whatever was published meanwhile is
-    // lost (pub/sub is at-most-once), so every client gets a reset and a fresh snapshot.
-    this.sub.on("ready", () => {
-      if (!this.lostConnection) return;
-      this.lostConnection = false;
-      this.stats.resubscribes++;
-      log.warn("redis subscription restored; resetting clients", { clients: this.clients.size });
-      for (const c of this.clients) c.reset("state store subscription was interrupted");
-    });
+  ) {}
+
+  add(stream: ClientStream): void {
+    this.clients.add(stream);
+    let g = this.groups.get(stream.subscriptionKey);
+    if (!g) {
+      g = { symbols: stream.symbols, streams: new Set() };
+      this.groups.set(stream.subscriptionKey, g);
+    }
+    g.streams.add(stream);
+  }
+
+  delete(stream: ClientStream): void {
+    this.clients.delete(stream);
+    const g = this.groups.get(stream.subscriptionKey);
+    if (g?.streams.delete(stream) && g.streams.size === 0) this.groups.delete(stream.subscriptionKey);
   }
 
   async start(): Promise<void> {
-    await this.sub.connect();
-    await this.sub.subscribe(this.channel);
+    this.subscription = await this.store.subscribe({
+      message: (bytes) => this.dispatch(bytes),
+      // Whatever was published while the subscription was down is lost (pub/sub is at-most-once),
+      // so every client gets a reset and a fresh snapshot.
+      restored: () => {
+        this.stats.resubscribes++;
+        log.warn("state store subscription restored; resetting clients", { clients: this.clients.size });
+        for (const c of this.clients) c.reset("state store subscription was interrupted");
+      },
+    });
   }
 
-  private dispatch(msg: Buffer): void {
+  private dispatch(msg: Uint8Array): void {
     let u: MarketUpdate;
     try {
       u = fromBinary(MarketUpdateSchema, msg);
@@ -84,18 +97,14 @@ export class FanOut {
     });
     this.tick = [];
     const nowMs = Date.now();
-    const batchFrames = new Map<string, SharedFrame>();
-    // Streams with the same subscription share one filtered list (and so one batch frame).
-    const perSubscription = new Map<string, readonly SharedUpdate[]>();
     let written = 0;
-    for (const c of this.clients) {
-      let mine = perSubscription.get(c.subscriptionKey);
-      if (!mine) {
-        const wanted = c.symbols ? shared.filter((s) => c.wants(s.update.symbol)) : shared;
-        mine = wanted.length === shared.length ? shared : wanted;
-        perSubscription.set(c.subscriptionKey, mine);
-      }
-      if (mine.length > 0) written += c.deliver(mine, batchFrames, nowMs);
+    for (const g of this.groups.values()) {
+      const wanted = g.symbols ? shared.filter((u) => g.symbols!.has(u.update.symbol)) : shared;
+      if (wanted.length === 0) continue;
+      const mine = wanted.length === shared.length ? shared : wanted;
+      // Every stream of the group that drops nothing writes the same frame (built once, on first use).
+      const frames: TickFrames = {};
+      for (const c of g.streams) written += c.deliver(mine, frames, nowMs);
     }
     if (written > 0) this.onDirectWrites?.(written);
   }
@@ -112,6 +121,7 @@ export class FanOut {
   }
 
   async close(): Promise<void> {
-    this.sub.disconnect();
+    await this.subscription?.close();
+    this.subscription = undefined;
   }
 }

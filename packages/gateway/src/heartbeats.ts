@@ -16,7 +16,16 @@ export async function readHeartbeats<T>(
   schema: Schema<T>,
   onReject: (contract: string) => void,
 ): Promise<T[]> {
-  const raw = await redis.hgetall(key);
+  return parseHeartbeats(await redis.hgetall(key), key, schema, onReject);
+}
+
+/** The entries of a heartbeat hash `key` (field -> JSON value) that parse with `schema`; see readHeartbeats. */
+export function parseHeartbeats<T>(
+  raw: Record<string, string>,
+  key: string,
+  schema: Schema<T>,
+  onReject: (contract: string) => void,
+): T[] {
   const out: T[] = [];
   for (const [field, value] of Object.entries(raw)) {
     try {

@@ -1,5 +1,4 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
-import type { Redis } from "ioredis";
 import {
   MarketUpdateSchema,
   SymbolState,
@@ -16,7 +15,8 @@ import {
   type ComputeHeartbeat,
   type ShardHeartbeat,
 } from "@quantcore/runtime";
-import { readHeartbeats } from "./heartbeats.js";
+import { parseHeartbeats } from "./heartbeats.js";
+import type { StateStore } from "./state-store.js";
 
 const log = createLogger("gateway.liveness");
 
@@ -72,7 +72,7 @@ export class Liveness {
   onRejected: ((contract: string) => void) | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly store: StateStore,
     namespace: string,
     private readonly opts: LivenessOptions,
   ) {
@@ -158,10 +158,12 @@ export class Liveness {
 
   private async read(nowMs: number, withUniverse: boolean): Promise<void> {
     const reject = (c: string) => this.onRejected?.(c);
-    const [shards, compute] = await Promise.all([
-      readHeartbeats(this.redis, this.keys.shards, shardHeartbeatSchema, reject),
-      readHeartbeats(this.redis, this.keys.compute, computeHeartbeatSchema, reject),
+    const [rawShards, rawCompute] = await Promise.all([
+      this.store.heartbeats("shards"),
+      this.store.heartbeats("compute"),
     ]);
+    const shards = parseHeartbeats(rawShards, this.keys.shards, shardHeartbeatSchema, reject);
+    const compute = parseHeartbeats(rawCompute, this.keys.compute, computeHeartbeatSchema, reject);
     const shardOf = new Map<string, ShardHeartbeat>();
     // Several heartbeats may name a symbol (a shard moved): the newest wins.
     for (const hb of shards.sort((a, b) => a.updatedAtMs - b.updatedAtMs))
@@ -171,7 +173,7 @@ export class Liveness {
     if (compute.length > 0) this.computeSeen = true;
     if (withUniverse || nowMs - this.lastUniverseReadAtMs >= this.opts.universeRefreshMs) {
       this.lastUniverseReadAtMs = nowMs;
-      const fields = await this.redis.hkeys(this.keys.state);
+      const fields = await this.store.stateSymbols();
       const fresh = fields.filter((s) => !this.data.has(s));
       for (const s of fields) this.learnt.add(s);
       if (fresh.length > 0) await this.seed(fresh, nowMs);
@@ -180,7 +182,7 @@ export class Liveness {
 
   /** Symbols first seen in the stored state: their data age starts at the stored value's ingest time. */
   private async seed(symbols: string[], nowMs: number): Promise<void> {
-    const values = await this.redis.hmgetBuffer(this.keys.state, ...symbols);
+    const values = await this.store.state(symbols);
     symbols.forEach((symbol, i) => {
       const v = values[i];
       if (!v || this.data.has(symbol)) return;

@@ -1,113 +1,45 @@
-import { QuantCoreError } from "@quantcore/runtime";
-import { frameOf, type SharedFrame, type SharedStatus, type SharedUpdate } from "./encoding.js";
+import type { SharedStatus, SharedUpdate } from "./encoding.js";
 
 /** One key per set of symbols (any order); no set means every symbol. */
 export function subscriptionKey(symbols: Iterable<string> | undefined): string {
   return symbols ? [...symbols].sort().join(",") : "*";
 }
 
-/** A stream's transport, written to by the fan-out without going through the stream's generator. */
-export interface DirectSink {
-  /** Response headers are out and the transport is below its high-water mark. */
-  ready(): boolean;
-  /** Response headers are out and the transport still takes writes (maybe over its high-water mark). */
-  open(): boolean;
-  /** False once the transport is over its high-water mark (the frame is still queued). */
-  write(frame: SharedFrame): boolean;
-  /** Resolves once the transport is below its high-water mark again, closed, or `signal` aborted. */
-  drained(signal: AbortSignal): Promise<void>;
+/** A per-symbol rate cap: a symbol goes out at most once per `minIntervalMs` (0 = no cap). */
+export class RateCap {
+  private readonly lastSentAtMs = new Map<string, number>();
+  readonly minIntervalMs: number;
+
+  constructor(maxUpdatesPerSecond: number) {
+    this.minIntervalMs = maxUpdatesPerSecond > 0 ? 1000 / maxUpdatesPerSecond : 0;
+  }
+
+  allows(symbol: string, nowMs: number): boolean {
+    return this.minIntervalMs === 0 || nowMs - (this.lastSentAtMs.get(symbol) ?? 0) >= this.minIntervalMs;
+  }
+
+  record(symbol: string, nowMs: number): void {
+    if (this.minIntervalMs > 0) this.lastSentAtMs.set(symbol, nowMs);
+  }
 }
 
 /**
- * One client's mailbox: the latest update per symbol (conflation). The shared fan-out never
- * waits for a client: while the stream's transport has room it writes the shared frame to it
- * directly; otherwise the update lands here and the stream's own generator drains it.
+ * What one stream has not sent yet: the latest update per symbol (conflation) and the latest
+ * status change per symbol, each with the order it arrived in, so they go out in arrival order.
+ * A plain buffer: the stream that owns it decides when to fill, take, wake or end.
  */
 export class Mailbox {
   private readonly latest = new Map<string, SharedUpdate>();
-  private oldestPendingAtMs = 0;
-  private wake: (() => void) | undefined;
-  resetReason: string | undefined;
-  failure: QuantCoreError | undefined;
-  conflated = 0;
-  readonly minIntervalMs: number;
-  private readonly lastSentAtMs = new Map<string, number>();
-  /** Clients with the same subscription share batch frames. */
-  readonly subscriptionKey: string;
-  /**
-   * Set by the stream only while its generator is parked (connect has written everything it
-   * yielded), so direct frames never interleave with connect's own writes.
-   */
-  direct: DirectSink | undefined;
-  /** Per symbol, the newest update id already sent (snapshots included): nothing older goes out. */
-  readonly sent = new Map<string, bigint>();
-  lastWriteAtMs = 0;
-  /**
-   * Status changes not yet sent (latest per symbol), each with the order it arrived in relative to
-   * the conflated updates (`latestSeq`): the stream sends both in arrival order.
-   */
-  private readonly pendingStatus = new Map<string, { s: SharedStatus; seq: number }>();
+  /** Per pending update, its arrival order relative to the pending statuses. */
   private readonly latestSeq = new Map<string, number>();
+  private readonly pendingStatus = new Map<string, { s: SharedStatus; seq: number }>();
   private seq = 0;
-  /** Per symbol, the key of the last status sent (statusKey). */
-  readonly statusSent = new Map<string, string>();
+  private oldestPendingAtMs = 0;
+  /** Updates replaced by a newer one before they went out. */
+  conflated = 0;
 
-  constructor(
-    readonly symbols: ReadonlySet<string> | undefined,
-    private readonly limits: { maxPending: number; maxLagMs: number },
-    maxUpdatesPerSecond: number,
-    readonly allowBatches = false,
-  ) {
-    this.minIntervalMs = maxUpdatesPerSecond > 0 ? 1000 / maxUpdatesPerSecond : 0;
-    this.subscriptionKey = subscriptionKey(symbols);
-  }
-
-  wants(symbol: string): boolean {
-    return !this.symbols || this.symbols.has(symbol);
-  }
-
-  /**
-   * The fan-out's hand-off: written straight to the transport when it has room (shared frames,
-   * cached per subscription in `batchFrames`), otherwise conflated here. Returns messages written.
-   */
-  deliver(updates: readonly SharedUpdate[], batchFrames: Map<string, SharedFrame>, nowMs: number): number {
-    if (this.failure) return 0;
-    const sink = this.direct;
-    if (!sink?.ready()) {
-      this.direct = undefined;
-      for (const u of updates) this.offer(u, nowMs);
-      return 0;
-    }
-    let fresh = updates;
-    if (this.sent.size > 0) {
-      fresh = updates.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.update.updateId);
-      // The subscription delivers in order: once a newer update went out, no older one follows.
-      for (const u of fresh) this.sent.delete(u.update.symbol);
-      if (fresh.length === 0) return 0;
-      if (fresh.length === updates.length) fresh = updates; // nothing dropped: the shared frame fits
-    }
-    let room = true;
-    let written = 0;
-    if (this.allowBatches && fresh.length > 1) {
-      let frame = fresh === updates ? batchFrames.get(this.subscriptionKey) : undefined;
-      if (!frame) {
-        frame = frameOf(fresh);
-        if (fresh === updates) batchFrames.set(this.subscriptionKey, frame);
-      }
-      room = sink.write(frame);
-      written = 1;
-    } else {
-      for (const u of fresh) room = sink.write(u.singleFrame()) && room;
-      written = fresh.length;
-    }
-    this.lastWriteAtMs = nowMs;
-    // Over the high-water mark: conflate here until the stream's own (draining) write path catches up.
-    if (!room) this.direct = undefined;
-    return written;
-  }
-
+  /** Keeps `u` unless the pending update of its symbol is as new; the older one is conflated away. */
   offer(u: SharedUpdate, nowMs: number): void {
-    if (this.failure) return;
     const symbol = u.update.symbol;
     const prev = this.latest.get(symbol);
     if (prev) {
@@ -117,125 +49,62 @@ export class Mailbox {
     if (this.latest.size === 0) this.oldestPendingAtMs = nowMs;
     this.latest.set(symbol, u);
     this.latestSeq.set(symbol, ++this.seq);
-    if (!this.checkLag(nowMs)) this.notify();
   }
 
-  /**
-   * A status change: written straight to the transport when the stream is parked with nothing
-   * pending (so it cannot overtake an update), otherwise queued in arrival order with the updates.
-   * Returns messages written directly.
-   */
-  deliverStatus(s: SharedStatus, nowMs: number): number {
-    if (this.failure) return 0;
-    const symbol = s.status.symbol;
-    const sink = this.direct;
-    if (!this.pendingStatus.has(symbol) && this.statusSent.get(symbol) === s.key) return 0;
-    if (sink?.ready() && this.latest.size === 0 && this.pendingStatus.size === 0) {
-      this.statusSent.set(symbol, s.key);
-      if (!sink.write(s.singleFrame())) this.direct = undefined;
-      this.lastWriteAtMs = nowMs;
-      return 1;
-    }
-    this.pendingStatus.set(symbol, { s, seq: ++this.seq });
-    this.notify();
-    return 0;
+  offerStatus(s: SharedStatus): void {
+    this.pendingStatus.set(s.status.symbol, { s, seq: ++this.seq });
   }
 
-  /**
-   * Takes what may be sent now, updates and status changes in the order they arrived; a status
-   * equal to the last one sent for its symbol is dropped.
-   */
-  takeEvents(nowMs: number): (SharedUpdate | SharedStatus)[] {
-    const seqs = this.pendingStatus.size > 0 ? new Map(this.latestSeq) : undefined;
-    const updates = this.take(nowMs);
-    if (!seqs) return updates;
-    const events: { e: SharedUpdate | SharedStatus; seq: number }[] = updates.map((u) => ({
-      e: u,
-      seq: seqs.get(u.update.symbol) ?? 0,
-    }));
-    for (const [symbol, p] of this.pendingStatus) {
-      if (this.statusSent.get(symbol) !== p.s.key) events.push({ e: p.s, seq: p.seq });
-      this.statusSent.set(symbol, p.s.key);
-    }
-    this.pendingStatus.clear();
-    return events.sort((a, b) => a.seq - b.seq).map((x) => x.e);
+  hasStatusPending(symbol: string): boolean {
+    return this.pendingStatus.has(symbol);
   }
 
-  /** Ends the client once it is past a hard limit; true when it was ended. */
-  checkLag(nowMs: number): boolean {
-    if (this.failure) return true;
-    const lagMs = this.latest.size > 0 ? nowMs - this.oldestPendingAtMs : 0;
-    if (this.latest.size <= this.limits.maxPending && lagMs <= this.limits.maxLagMs) return false;
-    this.fail(
-      new QuantCoreError(
-        "resource_exhausted",
-        `client fell behind: ${this.latest.size} symbols pending for ${lagMs} ms`,
-        {
-          retriable: true,
-        },
-      ),
-    );
-    this.onFail?.(this.failure!);
-    return true;
+  /** Symbols with an update pending. */
+  updatesPending(): number {
+    return this.latest.size;
   }
 
-  /** Set by the stream: a stalled client never resumes its generator, so its transport is closed. */
-  onFail: ((err: QuantCoreError) => void) | undefined;
-
-  reset(reason: string): void {
-    this.resetReason = reason;
-    this.latest.clear();
-    this.latestSeq.clear();
-    // Statuses are sent again after the fresh snapshot.
-    this.pendingStatus.clear();
-    this.statusSent.clear();
-    this.notify();
+  /** Updates and statuses pending. */
+  pending(): number {
+    return this.latest.size + this.pendingStatus.size;
   }
 
-  fail(err: QuantCoreError): void {
-    this.failure = err;
-    this.latest.clear();
-    this.pendingStatus.clear();
-    this.notify();
+  /** How long the oldest pending update has waited (0 with none pending). */
+  lagMs(nowMs: number): number {
+    return this.latest.size > 0 ? nowMs - this.oldestPendingAtMs : 0;
   }
 
-  /** Takes what may be sent now; respects the per-symbol rate cap. */
-  take(nowMs: number): SharedUpdate[] {
+  /** Takes the updates that may go out now under `cap`. */
+  take(nowMs: number, cap: RateCap): SharedUpdate[] {
     const out: SharedUpdate[] = [];
     for (const [symbol, u] of this.latest) {
-      if (this.minIntervalMs > 0 && nowMs - (this.lastSentAtMs.get(symbol) ?? 0) < this.minIntervalMs) continue;
+      if (!cap.allows(symbol, nowMs)) continue;
       out.push(u);
       this.latest.delete(symbol);
       this.latestSeq.delete(symbol);
-      this.lastSentAtMs.set(symbol, nowMs);
+      cap.record(symbol, nowMs);
     }
     this.oldestPendingAtMs = nowMs;
     return out;
   }
 
-  pending(): number {
-    return this.latest.size + this.pendingStatus.size;
+  /** Takes the updates that may go out now and every pending status, in the order they arrived. */
+  takeEvents(nowMs: number, cap: RateCap): (SharedUpdate | SharedStatus)[] {
+    const seqs = this.pendingStatus.size > 0 ? new Map(this.latestSeq) : undefined;
+    const updates = this.take(nowMs, cap);
+    if (!seqs) return updates;
+    const events: { e: SharedUpdate | SharedStatus; seq: number }[] = updates.map((u) => ({
+      e: u,
+      seq: seqs.get(u.update.symbol) ?? 0,
+    }));
+    for (const p of this.pendingStatus.values()) events.push({ e: p.s, seq: p.seq });
+    this.pendingStatus.clear();
+    return events.sort((a, b) => a.seq - b.seq).map((x) => x.e);
   }
 
-  /** Resolves when there is something to do, or after `timeoutMs`, or on abort. */
-  waitMs(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (this.pending() > 0 || this.resetReason || this.failure || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener("abort", done, { once: true });
-      this.wake = done;
-    });
-  }
-
-  /** Wakes the stream's generator, which takes over writing until it parks again. */
-  private notify(): void {
-    this.direct = undefined;
-    this.wake?.();
+  clear(): void {
+    this.latest.clear();
+    this.latestSeq.clear();
+    this.pendingStatus.clear();
   }
 }

@@ -9,19 +9,18 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import { ControlService, SymbolState } from "@quantcore/proto";
-import { QuantCoreError, createLogger, nowUs, settlesWithin } from "@quantcore/runtime";
+import { ControlService } from "@quantcore/proto";
+import { QuantCoreError, createLogger, settlesWithin } from "@quantcore/runtime";
 import { authInterceptor } from "./auth.js";
 import { controlPlane } from "./control.js";
 import { SlidingLatency } from "./latency.js";
-import type { SharedFrame } from "./encoding.js";
-import { FanOut } from "./fanout.js";
-import { Liveness } from "./liveness.js";
+import { createMarketData } from "./market-data.js";
 import { createMetrics } from "./metrics.js";
 import { checkedRequestBody } from "./request-check.js";
-import { DEFAULT_GATEWAY_OPTIONS, redisKeys, type GatewayOptions } from "./options.js";
-import { requestTransport, routes, type RequestTransport } from "./service.js";
-import { TimeTravelSessions } from "./time-travel/sessions.js";
+import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from "./options.js";
+import { requestTransport, type RequestTransport } from "./service.js";
+import { H1Sink, H2Sink } from "./sinks.js";
+import { RedisStateStore } from "./state-store.js";
 
 const log = createLogger("gateway");
 
@@ -43,46 +42,18 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   const opts: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...partial };
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   redis.on("error", (err: Error) => log.warn("redis error", { err: err.message }));
-  const fanout = new FanOut(opts.redisUrl, redisKeys(opts.redisNamespace).updates, opts.lateAfterMs);
   const metrics = createMetrics();
   const latency = new SlidingLatency(60);
-  const liveness = new Liveness(redis, opts.redisNamespace, opts);
   const onRejected = (contract: string) => metrics.rejectedContracts.inc({ contract });
-  liveness.onRejected = onRejected;
-  fanout.onMessage = (u) => {
-    metrics.messagesIn.inc();
-    latency.observe(u, nowUs());
-    liveness.observe(u, Date.now());
-  };
-  fanout.onSent = (u) => {
-    metrics.observe(u);
-    if (u.late) metrics.lateUpdates.inc();
-  };
-  fanout.onDirectWrites = (n) => metrics.messagesOut.inc(n);
-  // One judge per gateway: only changes reach the streams, through the fan-out's ordered path.
-  liveness.onChanges = (changes) => {
-    for (const s of changes) metrics.statusChanges.inc({ state: SymbolState[s.state] });
-    fanout.broadcastStatuses(changes);
-  };
+  const store = new RedisStateStore(redis, opts.redisUrl, opts.redisNamespace);
+  const marketData = createMarketData({ opts, store, metrics, latency, onRejected });
   try {
     await redis.connect();
-    await fanout.start();
-    // Every symbol is judged before the first stream asks for its status.
-    await liveness.start();
+    await marketData.start();
   } catch (err) {
-    liveness.close();
     redis.disconnect();
-    await fanout.close();
     throw QuantCoreError.infra("gateway redis connect", err);
   }
-  // A stalled client never resumes its stream, so lag is also checked on a timer.
-  const sweep = setInterval(
-    () => {
-      const now = Date.now();
-      for (const c of fanout.clients) c.checkLag(now);
-    },
-    Math.max(50, Math.min(1000, opts.maxClientLagMs / 2)),
-  );
 
   /** The transport of one request: who it is, how to end it, and the fan-out's direct sink. */
   const transportOf = (
@@ -92,50 +63,23 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     const peer = req.socket.remoteAddress ?? "?";
     if ("stream" in req) {
       const stream = req.stream;
-      const h2res = res as http2.Http2ServerResponse;
       return {
         peer,
         // gRPC maps RST_STREAM ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED.
         kill: () => !stream.destroyed && stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM),
-        sink: {
-          ready: () => h2res.headersSent && !h2res.writableEnded && !stream.closed && !stream.writableNeedDrain,
-          open: () => h2res.headersSent && !h2res.writableEnded && !stream.closed,
-          write: (frame: SharedFrame) => stream.write(frame.bytes),
-          drained: (signal: AbortSignal) => drainedOrClosed(stream, signal),
-        },
+        sink: new H2Sink(res as http2.Http2ServerResponse, stream),
       };
     }
-    const h1res = res as http.ServerResponse;
     const socket = req.socket;
-    const open = () =>
-      h1res.headersSent &&
-      h1res.chunkedEncoding &&
-      !h1res.writableEnded &&
-      !socket.destroyed &&
-      h1res.writableLength === socket.writableLength;
-    return {
-      peer,
-      kill: () => socket.destroy(),
-      // Frames go to the socket as ready-made chunks, once the response is chunked, its headers
-      // are out and nothing of its own is still queued ahead of them (so the order holds).
-      sink: {
-        ready: () => open() && !socket.writableNeedDrain,
-        open,
-        write: (frame: SharedFrame) => socket.write(frame.httpChunk()),
-        drained: (signal: AbortSignal) => drainedOrClosed(socket, signal),
-      },
-    };
+    return { peer, kill: () => socket.destroy(), sink: new H1Sink(res as http.ServerResponse, socket) };
   };
-  const timeTravel = new TimeTravelSessions(opts.redisUrl, opts.redisNamespace, opts.timeTravel);
-  metrics.trackTimeTravel(timeTravel);
-  const marketData = routes({ opts, redis, fanout, metrics, liveness, timeTravel });
   const control = controlPlane({
     opts,
     redis,
     latency,
-    clientCount: () => fanout.clients.size,
+    clientCount: () => marketData.clientCount(),
     onRejected,
-    unknownSymbols: (symbols) => liveness.unknown(symbols),
+    unknownSymbols: (symbols) => marketData.unknownSymbols(symbols),
   });
   const router = createConnectRouter({
     interceptors: [authInterceptor({ operators: opts.operatorTokens, bots: opts.botTokens })],
@@ -147,7 +91,7 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
     grpcWeb: true,
     connect: true,
   });
-  marketData(router);
+  marketData.routes(router);
   router.service(ControlService, control);
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
   // connectNodeAdapter, with the request's transport in the context and failures through our
@@ -250,20 +194,17 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   return {
     grpcUrl: `http://${opts.host}:${grpcPort}`,
     httpUrl: `http://${opts.host}:${httpPort}`,
-    clientCount: () => fanout.clients.size,
+    clientCount: () => marketData.clientCount(),
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(sweep);
-      liveness.close();
       // Stop accepting, let streams end cleanly, then force what is left.
       const done = Promise.all([
         new Promise<void>((r) => h2.close(() => r())),
         new Promise<void>((r) => h1.close(() => r())),
       ]);
       for (const s of sessions) s.close();
-      for (const c of fanout.clients)
-        c.fail(new QuantCoreError("unavailable", "gateway shutting down", { retriable: true }));
+      marketData.endStreams(new QuantCoreError("unavailable", "gateway shutting down", { retriable: true }));
       h1.closeIdleConnections();
       if (!(await settlesWithin(done, opts.shutdownTimeoutMs))) {
         for (const s of sessions) s.destroy();
@@ -273,27 +214,8 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
         await settlesWithin(done, 1_000);
       }
       await control.close();
-      await fanout.close();
+      await marketData.close();
       redis.disconnect();
     },
   };
-}
-
-/** Resolves on the transport's next 'drain' or 'close' (or at once when it has room), or on abort. */
-function drainedOrClosed(
-  w: NodeJS.EventEmitter & { writableNeedDrain: boolean; destroyed: boolean },
-  signal: AbortSignal,
-): Promise<void> {
-  if (!w.writableNeedDrain || w.destroyed || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      w.off("drain", done);
-      w.off("close", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    w.once("drain", done);
-    w.once("close", done);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -1,27 +1,25 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import type { Redis } from "ioredis";
 import { MarketUpdateSchema, type MarketUpdate } from "@quantcore/proto";
 import { QuantCoreError, backoffDelayMs, nowUs, sleep } from "@quantcore/runtime";
 import { SharedUpdate } from "./encoding.js";
 import { toConnectError } from "./errors.js";
 import { subscriptionKey } from "./mailbox.js";
-import { redisKeys } from "./options.js";
+import type { StateStore } from "./state-store.js";
 
-export async function readState(redis: Redis, ns: string, symbols: string[]): Promise<MarketUpdate[]> {
-  const key = redisKeys(ns).state;
+/** The stored state of these symbols (every symbol when empty); a symbol with none is left out. */
+export async function readState(store: StateStore, symbols: string[]): Promise<MarketUpdate[]> {
   try {
-    const values: (Buffer | null)[] =
-      symbols.length === 0 ? Object.values(await redis.hgetallBuffer(key)) : await redis.hmgetBuffer(key, ...symbols);
-    return values.filter((v): v is Buffer => v !== null).map((v) => fromBinary(MarketUpdateSchema, v));
+    const values = symbols.length === 0 ? await store.allState() : await store.state(symbols);
+    return values.filter((v): v is Uint8Array => v !== null).map((v) => fromBinary(MarketUpdateSchema, v));
   } catch (err) {
     throw toConnectError(QuantCoreError.infra("redis read", err));
   }
 }
 
 /**
- * Snapshot reads requested in the same tick share one Redis command and one decode (a connection
+ * Snapshot reads requested in the same tick share one store read and one decode (a connection
  * storm would otherwise read and decode the whole state once per stream). A read is only shared
- * by streams whose mailbox was registered before the command went out, so none misses an update.
+ * by streams whose mailbox was registered before the read went out, so none misses an update.
  */
 export class SnapshotReader {
   private queued = new Map<
@@ -29,10 +27,7 @@ export class SnapshotReader {
     { symbols: string[]; waiters: { resolve(v: SharedUpdate[]): void; reject(e: unknown): void }[] }
   >();
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly ns: string,
-  ) {}
+  constructor(private readonly store: StateStore) {}
 
   read(symbols: string[]): Promise<SharedUpdate[]> {
     const key = subscriptionKey(symbols.length > 0 ? symbols : undefined);
@@ -62,7 +57,7 @@ export class SnapshotReader {
     const batch = this.queued;
     this.queued = new Map();
     for (const { symbols, waiters } of batch.values()) {
-      readState(this.redis, this.ns, symbols).then(
+      readState(this.store, symbols).then(
         (state) => {
           const sendUs = nowUs();
           const shared = state.map((u) => {

@@ -1,11 +1,11 @@
-// Liveness over a Redis that stops answering without an error (a stalled network: no reply, no
-// close): the judging goes on from the clock, so the symbols go STALE once the heartbeats age.
+// Liveness over a state store (Redis) that stops answering without an error (a stalled network: no
+// reply, no close): the judging goes on from the clock, so the symbols go STALE once the heartbeats age.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Redis } from "ioredis";
 import { SymbolState, type SymbolStatus } from "@quantcore/proto";
 import { waitFor } from "@quantcore/runtime";
 import { Liveness } from "../src/liveness.js";
+import type { StateStore } from "../src/state-store.js";
 
 test("a Redis that hangs (no reply, no error) still lets symbols go STALE when their heartbeats age", async () => {
   let hang = false;
@@ -24,12 +24,15 @@ test("a Redis that hangs (no reply, no error) still lets symbols go STALE when t
       producerBacklog: 0,
       updatedAtMs: Date.now(),
     });
-  const redis = {
-    hgetall: async (key: string) => (hang ? never : key.endsWith(":shards") ? { "0": heartbeat() } : {}),
-    hkeys: async () => (hang ? never : []),
-    hmgetBuffer: async () => (hang ? never : []),
-  } as unknown as Redis;
-  const liveness = new Liveness(redis, "ns", {
+  const store: StateStore = {
+    heartbeats: async (kind): Promise<Record<string, string>> =>
+      hang ? never : kind === "shards" ? { "0": heartbeat() } : {},
+    stateSymbols: async () => (hang ? never : []),
+    state: async () => (hang ? never : []),
+    allState: async () => (hang ? never : []),
+    subscribe: async () => ({ close: async () => {} }),
+  };
+  const liveness = new Liveness(store, "ns", {
     statusIntervalMs: 50,
     shardHeartbeatTimeoutMs: 500,
     computeHeartbeatTimeoutMs: 500,

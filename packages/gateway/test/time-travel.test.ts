@@ -6,10 +6,10 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MarketUpdateSchema, encodeMarketUpdate } from "@quantcore/proto";
 import { QuantCoreError } from "@quantcore/runtime";
-import { parseSessionEntry } from "../../src/time-travel/entries.js";
-import { distinctSymbolRuns, isAfterHandover } from "../../src/time-travel/handover.js";
-import { parseTimeTravel } from "../../src/time-travel/request.js";
-import { nextStreamId } from "../../src/time-travel/sessions.js";
+import { parseSessionEntry } from "../src/time-travel/entries.js";
+import { distinctSymbolRuns, isAfterHandover } from "../src/time-travel/handover.js";
+import { parseTimeTravel } from "../src/time-travel/request.js";
+import { nextStreamId } from "../src/time-travel/sessions.js";
 
 const NOW_US = 1_800_000_000_000_000;
 
