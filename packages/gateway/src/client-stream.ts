@@ -14,9 +14,7 @@ import { toConnectError } from "./errors.js";
 import { Mailbox, RateCap, subscriptionKey } from "./mailbox.js";
 import type { Metrics } from "./metrics.js";
 import { FROM_SNAPSHOT, type ClientStreamOptions, type LiveStart, type StreamSource } from "./stream-options.js";
-import { isAfterHandover, type HandoverPositions } from "./time-travel/handover.js";
-
-export { FROM_SNAPSHOT, type ClientStreamOptions, type LiveStart, type StreamSource } from "./stream-options.js";
+import { ReplayGate, isFresh } from "./time-travel/handover.js";
 
 /** Where streams register to get updates and statuses (the fan-out's subscription registry). */
 export interface StreamRegistry {
@@ -51,8 +49,7 @@ export class ClientStream {
   private resetReason: string | undefined;
   private failure: QuantCoreError | undefined;
   private lastWriteAtMs = 0;
-  /** Time travel: replaying, or the handover sent and live not yet taken (no lag limit meanwhile). */
-  private replaying = false;
+  private gate: ReplayGate<StreamMarketUpdatesResponse> | undefined; // time travel: replay, then live
 
   constructor(
     private readonly opts: ClientStreamOptions,
@@ -122,7 +119,7 @@ export class ClientStream {
   /** Ends the stream once it is past a hard limit; true when it was ended. */
   checkLag(nowMs: number): boolean {
     if (this.failure) return true;
-    if (this.replaying) return false;
+    if (this.gate?.replaying) return false;
     const pending = this.box.updatesPending();
     const lagMs = this.box.lagMs(nowMs);
     if (pending <= this.opts.limits.maxPending && lagMs <= this.opts.limits.maxLagMs) return false;
@@ -164,12 +161,8 @@ export class ClientStream {
     metrics.clients.inc();
     // The fan-out writes shared frames straight to binary, uncapped streams (a rate cap needs the mailbox).
     const sink = this.opts.binary && this.cap.minIntervalMs === 0 ? this.opts.sink : undefined;
-    let handover: HandoverPositions | undefined;
     try {
-      if (start.from === "replay") {
-        this.replaying = true;
-        handover = yield* start.replay();
-      }
+      if (start.from === "replay") yield* (this.gate = new ReplayGate(start.replay)).replay();
       // The snapshot goes out like live updates: one batch when the client allows it.
       else for (const m of this.messagesOf(await this.source.snapshot(symbols))) yield m;
       yield* this.statuses();
@@ -204,7 +197,7 @@ export class ClientStream {
         }
         const now = Date.now();
         const events = this.takeEvents(now);
-        this.replaying = false; // what live left pending during a replay is taken: the limits apply
+        if (this.gate) this.gate.replaying = false; // what live left pending during the replay is taken
         if (events.length === 0 && box.pending() === 0) {
           // Idle this long (direct writes count): a keepalive, so browsers and proxies keep the stream.
           if (now - this.lastWriteAtMs >= keepaliveMs) {
@@ -221,11 +214,7 @@ export class ClientStream {
             run.push(e);
             continue;
           }
-          const fresh = run.filter(
-            (s) =>
-              (sent.get(s.update.symbol) ?? -1n) < s.update.updateId &&
-              (!handover || isAfterHandover(handover, s.update)),
-          );
+          const fresh = run.filter((s) => isFresh(sent, this.gate, s.update));
           run = [];
           if (fresh.length > 0) this.lastWriteAtMs = now;
           for (const m of this.messagesOf(fresh)) yield m;

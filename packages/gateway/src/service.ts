@@ -3,7 +3,8 @@ import { MarketDataService, type StreamMarketUpdatesResponse } from "@quantcore/
 import { QuantCoreError, SYMBOL_PATTERN, nowUs } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
 import { SnapshotReader, readState } from "./snapshots.js";
-import { ClientStream, FROM_SNAPSHOT, type LiveStart, type StreamSource } from "./client-stream.js";
+import { ClientStream } from "./client-stream.js";
+import { FROM_SNAPSHOT, type LiveStart, type StreamSource } from "./stream-options.js";
 import type { DirectSink } from "./direct-drain.js";
 import type { FanOut } from "./fanout.js";
 import type { Liveness } from "./liveness.js";

@@ -14,10 +14,9 @@ import {
   LOG4J,
   clusterId,
   ensureKafkaArtifacts,
-  topicConfig,
   type KafkaOptions,
-  type TopicSpec,
 } from "./kafka.js";
+import { topicConfig, type TopicSpec } from "./topics.js";
 import { freePort, isAlive, startDaemon, terminate } from "./proc.js";
 import { track, untrack } from "./registry.js";
 
