@@ -344,4 +344,37 @@ test("replay_speed 1 paces the replay; a client that leaves ends its session in 
     { timeoutMs: 60_000, intervalMs: 100 },
   );
   assert.equal(worker!.timeTravelStats().active, 0, "no session left running");
+  // The same on /metrics: the gateway's and the worker's.
+  const gatewayMetrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+  assert.match(gatewayMetrics, /^quantcore_gateway_time_travel_sessions_started_total 1$/m);
+  assert.match(gatewayMetrics, /^quantcore_gateway_time_travel_sessions_active 0$/m);
+  const workerMetrics = await worker!.metrics.metrics();
+  assert.match(workerMetrics, /^quantcore_time_travel_sessions_abandoned_total [1-9]\d*$/m);
+  assert.match(workerMetrics, /^quantcore_time_travel_sessions_completed_total [1-9]\d*$/m);
+  assert.match(workerMetrics, /^quantcore_time_travel_sessions_active 0$/m);
+});
+
+test("a paced replay longer than the client lag bound hands over and stays live", async () => {
+  // Live waits in the mailbox for the whole replay (6 s at 1x), far past this gateway's lag bound.
+  const gw = await newGateway({ maxClientLagMs: 1_000 });
+  await sleep(Math.max(0, pipelineStartUs / 1000 + 10_000 - Date.now())); // the log holds the last 6 s
+  let handedOver = false;
+  let liveAfter = 0;
+  const events = await collect(
+    gw.grpcUrl,
+    { symbols: SYMBOLS, startTimeUs: nowUs() - 6_000_000, replaySpeed: 1 },
+    (ev) => {
+      const e = ev.at(-1)!;
+      if (e.event.case === "handover") handedOver = true;
+      else if (handedOver) liveAfter += updatesOf([e]).length;
+      return liveAfter >= 10;
+    },
+    120_000,
+  );
+  const at = events.findIndex((e) => e.event.case === "handover");
+  assert.ok(at > 0, "handover after replayed updates");
+  for (const symbol of SYMBOLS) {
+    const seq = updatesOf(events).filter((u) => u.symbol === symbol);
+    for (let i = 1; i < seq.length; i++) assert.ok(newer(seq[i]!, seq[i - 1]!), `${symbol}: ${key(seq[i]!)} in order`);
+  }
 });

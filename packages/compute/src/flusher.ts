@@ -99,15 +99,22 @@ export class StateFlusher {
     const unseen = new Set<string>();
     for (const b of batches) for (const r of b.records) if (!this.engine.has(r.symbol)) unseen.add(r.symbol);
     if (unseen.size > 0) await this.hooks.restoreOfi([...unseen]);
+    // Only the newest (epoch, id) of each symbol is written (the first of equals: the one OFI counts).
     const newest = new Map<string, { rec: BookUpdateFields; ofi: number[] | undefined; receiveUs: number }>();
     for (const b of batches) {
       for (const rec of b.records) {
-        const ofi = this.engine.trackOfi(rec);
         const prev = newest.get(rec.symbol);
         if (prev) this.stats.writesSavedByDedup++;
-        const epoch = rec.bookEpoch ?? 0n;
-        if (!prev || !isNewer(prev.rec.bookEpoch ?? 0n, prev.rec.updateId, epoch, rec.updateId))
-          newest.set(rec.symbol, { rec, ofi, receiveUs: b.receiveUs });
+        if (!prev || isNewer(rec.bookEpoch ?? 0n, rec.updateId, prev.rec.bookEpoch ?? 0n, prev.rec.updateId))
+          newest.set(rec.symbol, { rec, ofi: undefined, receiveUs: b.receiveUs });
+      }
+    }
+    // Every record feeds OFI in arrival order; the windows are summed only for the record written.
+    for (const b of batches) {
+      for (const rec of b.records) {
+        const chosen = newest.get(rec.symbol)!;
+        const ofi = this.engine.trackOfi(rec, chosen.rec === rec);
+        if (chosen.rec === rec) chosen.ofi = ofi;
       }
     }
     const publishUs = nowUs();

@@ -68,8 +68,12 @@ export class SignalEngine {
     for (const sym of this.symbols.keys()) this.dirty.add(sym);
   }
 
-  /** Feeds one record's top of book into the symbol's OFI windows; returns OFI per window. */
-  trackOfi(rec: BookUpdateFields): number[] | undefined {
+  /**
+   * Feeds one record's top of book into the symbol's OFI windows; returns OFI per window, or
+   * undefined when the record was counted before, has an empty side, or `sum` is false (the
+   * caller publishes a newer record of the symbol: the windows are summed only for what is written).
+   */
+  trackOfi(rec: BookUpdateFields, sum = true): number[] | undefined {
     const epoch = rec.bookEpoch ?? 0n;
     let st = this.symbols.get(rec.symbol);
     if (!st) {
@@ -96,7 +100,8 @@ export class SignalEngine {
     const t =
       rec.exchangeEventTimeMs > 0 ? rec.exchangeEventTimeMs : (st.ofi.lastTimeMs() ?? st.lastExchangeTimeMs ?? 0);
     if (rec.exchangeEventTimeMs > 0) st.lastExchangeTimeMs = rec.exchangeEventTimeMs;
-    return st.ofi.update(t, bb.price, bb.quantity, ba.price, ba.quantity);
+    st.ofi.record(t, bb.price, bb.quantity, ba.price, ba.quantity);
+    return sum ? st.ofi.windowSums() : undefined;
   }
 
   /** The MarketUpdate bots receive for one record (publish time is set by the caller). */

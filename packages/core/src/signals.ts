@@ -182,7 +182,17 @@ export class OfiTracker {
     return this.times.length > this.head ? this.times[this.times.length - 1] : undefined;
   }
 
+  /** Counts one top-of-book change and returns OFI per window up to it (record + windowSums). */
   update(eventTimeMs: number, bidPrice: number, bidQty: number, askPrice: number, askQty: number): number[] {
+    this.record(eventTimeMs, bidPrice, bidQty, askPrice, askQty);
+    return this.windowSums();
+  }
+
+  /**
+   * Counts one top-of-book change without summing the windows: a caller that publishes only the
+   * newest of several updates sums once, for that one (windowSums right after recording it).
+   */
+  record(eventTimeMs: number, bidPrice: number, bidQty: number, askPrice: number, askQty: number): void {
     const last = this.lastTimeMs();
     const timeMs = last !== undefined && !(eventTimeMs >= last) ? last : eventTimeMs;
     let e = 0;
@@ -205,8 +215,17 @@ export class OfiTracker {
       this.values = this.values.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /**
+   * OFI per window, over the events within each window of the newest one, summed newest first
+   * (always in the same order, so the same events give the same bits). 0 per window when empty.
+   */
+  windowSums(): number[] {
+    const timeMs = this.lastTimeMs();
     return this.windowsMs.map((w) => {
       let sum = 0;
+      if (timeMs === undefined) return sum;
       for (let i = this.times.length - 1; i >= this.head && this.times[i]! > timeMs - w; i--) sum += this.values[i]!;
       return sum;
     });

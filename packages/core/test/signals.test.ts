@@ -89,3 +89,24 @@ test("signals on books rebuilt from recorded frames match an independent Python 
     }
   }
 });
+
+test("summing OFI only for the updates published gives the same bits as summing after every event", () => {
+  // A seeded walk over a busy top of book: prices move by ticks, times jump 0-40 ms (sometimes back).
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const eager = new OfiTracker({ windowsMs: [1000, 10_000], maxEvents: 2000 });
+  const lazy = new OfiTracker({ windowsMs: [1000, 10_000], maxEvents: 2000 });
+  let t = 1_700_000_000_000;
+  let bid = 100;
+  for (let i = 0; i < 20_000; i++) {
+    t += rnd() < 0.05 ? -5 : Math.floor(rnd() * 40);
+    bid += rnd() < 0.5 ? -0.01 : 0.01;
+    const ev = [t, bid, rnd() * 3, bid + 0.01, rnd() * 3] as const;
+    const expected = eager.update(...ev);
+    lazy.record(...ev);
+    // The lazy tracker is summed only now and then (as compute sums only the newest of a write).
+    if (rnd() < 0.1) assert.deepEqual(lazy.windowSums(), expected, `event ${i}`);
+  }
+  assert.deepEqual(lazy.windowSums(), eager.windowSums());
+  assert.deepEqual(new OfiTracker().windowSums(), [0, 0]);
+});

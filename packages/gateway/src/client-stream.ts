@@ -2,20 +2,19 @@ import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import {
   KeepaliveSchema,
+  MarketUpdateBatchSchema,
   StreamMarketUpdatesResponseSchema,
   StreamResetSchema,
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { QuantCoreError, nowUs, sleep } from "@quantcore/runtime";
 import { writeBacklog, writeLive, type DirectSink, type TickFrames } from "./direct-drain.js";
-import { SharedStatus, SharedUpdate, responsesOf } from "./encoding.js";
+import { SharedStatus, SharedUpdate, preEncodedResponse } from "./encoding.js";
 import { toConnectError } from "./errors.js";
 import { Mailbox, RateCap, subscriptionKey } from "./mailbox.js";
 import type { Metrics } from "./metrics.js";
-import { HandoverFilter } from "./time-travel/live-filter.js";
 import { FROM_SNAPSHOT, type ClientStreamOptions, type LiveStart, type StreamSource } from "./stream-options.js";
-
-export { FROM_SNAPSHOT, type ClientStreamOptions, type LiveStart, type StreamSource } from "./stream-options.js";
+import { ReplayGate, isFresh } from "./time-travel/handover.js";
 
 /** Where streams register to get updates and statuses (the fan-out's subscription registry). */
 export interface StreamRegistry {
@@ -39,8 +38,6 @@ export class ClientStream {
   private readonly cap: RateCap;
   /** Per symbol, the newest update id already sent (snapshots included): nothing older goes out. */
   private readonly sent = new Map<string, bigint>();
-  /** Time travel: the replay, then live updates not past the last replayed one of their symbol are dropped. */
-  private readonly handover = new HandoverFilter();
   /** Per symbol, the key of the last status sent (statusKey). */
   private readonly statusSent = new Map<string, string>();
   /**
@@ -52,6 +49,7 @@ export class ClientStream {
   private resetReason: string | undefined;
   private failure: QuantCoreError | undefined;
   private lastWriteAtMs = 0;
+  private gate: ReplayGate<StreamMarketUpdatesResponse> | undefined; // time travel: replay, then live
 
   constructor(
     private readonly opts: ClientStreamOptions,
@@ -75,18 +73,16 @@ export class ClientStream {
    */
   deliver(updates: readonly SharedUpdate[], frames: TickFrames, nowMs: number): number {
     if (this.failure) return 0;
-    const live = this.handover.size > 0 ? this.handover.pass(updates) : updates;
     const sink = this.direct;
     if (!sink?.ready()) {
       this.direct = undefined;
-      for (const u of live) this.box.offer(u, nowMs);
+      for (const u of updates) this.box.offer(u, nowMs);
       if (!this.checkLag(nowMs)) this.notify();
       return 0;
     }
-    let fresh = live;
-    if (fresh.length === 0) return 0;
+    let fresh = updates;
     if (this.sent.size > 0) {
-      fresh = live.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.update.updateId);
+      fresh = updates.filter((u) => (this.sent.get(u.update.symbol) ?? -1n) < u.update.updateId);
       // The subscription delivers in order: once a newer update went out, no older one follows.
       for (const u of fresh) this.sent.delete(u.update.symbol);
       if (fresh.length === 0) return 0;
@@ -123,7 +119,7 @@ export class ClientStream {
   /** Ends the stream once it is past a hard limit; true when it was ended. */
   checkLag(nowMs: number): boolean {
     if (this.failure) return true;
-    if (this.handover.replaying) return false; // live conflates meanwhile, a bounded mailbox
+    if (this.gate?.replaying) return false;
     const pending = this.box.updatesPending();
     const lagMs = this.box.lagMs(nowMs);
     if (pending <= this.opts.limits.maxPending && lagMs <= this.opts.limits.maxLagMs) return false;
@@ -166,7 +162,7 @@ export class ClientStream {
     // The fan-out writes shared frames straight to binary, uncapped streams (a rate cap needs the mailbox).
     const sink = this.opts.binary && this.cap.minIntervalMs === 0 ? this.opts.sink : undefined;
     try {
-      if (start.from === "replay") yield* this.handover.replay(start.replay(signal), box);
+      if (start.from === "replay") yield* (this.gate = new ReplayGate(start.replay)).replay();
       // The snapshot goes out like live updates: one batch when the client allows it.
       else for (const m of this.messagesOf(await this.source.snapshot(symbols))) yield m;
       yield* this.statuses();
@@ -181,7 +177,6 @@ export class ClientStream {
           const reason = this.resetReason;
           this.resetReason = undefined;
           sent.clear();
-          this.handover.clear();
           yield respond({ case: "reset", value: create(StreamResetSchema, { reason }) });
           for (const m of this.messagesOf(await this.source.snapshotRetrying(symbols, signal))) yield m;
           yield* this.statuses();
@@ -202,6 +197,7 @@ export class ClientStream {
         }
         const now = Date.now();
         const events = this.takeEvents(now);
+        if (this.gate) this.gate.replaying = false; // what live left pending during the replay is taken
         if (events.length === 0 && box.pending() === 0) {
           // Idle this long (direct writes count): a keepalive, so browsers and proxies keep the stream.
           if (now - this.lastWriteAtMs >= keepaliveMs) {
@@ -218,7 +214,7 @@ export class ClientStream {
             run.push(e);
             continue;
           }
-          const fresh = run.filter((s) => (sent.get(s.update.symbol) ?? -1n) < s.update.updateId);
+          const fresh = run.filter((s) => isFresh(sent, this.gate, s.update));
           run = [];
           if (fresh.length > 0) this.lastWriteAtMs = now;
           for (const m of this.messagesOf(fresh)) yield m;
@@ -245,7 +241,13 @@ export class ClientStream {
     for (const s of shared) this.sent.set(s.update.symbol, s.update.updateId);
     const groups = this.opts.allowBatches && shared.length > 1 ? [shared] : shared.map((s) => [s]);
     this.metrics.messagesOut.inc(groups.length);
-    return responsesOf(groups, this.opts.binary);
+    // Serializing a message per client was the fan-out's main cost: binary codecs get shared bytes.
+    if (this.opts.binary) return groups.map(preEncodedResponse);
+    return groups.map((g) =>
+      g.length === 1
+        ? respond({ case: "update", value: g[0]!.update })
+        : respond({ case: "batch", value: create(MarketUpdateBatchSchema, { updates: g.map((s) => s.update) }) }),
+    );
   }
 
   /** At the start of the live phase: the status of every requested symbol (unless already sent). */

@@ -1,7 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
-  MarketUpdateBatchSchema,
   StreamMarketUpdatesResponseSchema,
   encodeMarketUpdate,
   type MarketUpdate,
@@ -96,26 +95,6 @@ function envelope(message: Uint8Array): Uint8Array {
 /** The enveloped response for these updates: one update alone, several as one batch. */
 export function frameOf(updates: readonly SharedUpdate[]): SharedFrame {
   return updates.length === 1 ? updates[0]!.singleFrame() : new SharedFrame(envelope(responseBytes(updates)));
-}
-
-/**
- * The messages for these groups of updates (one each: an update alone, several as a batch).
- * Serializing a message per client was the fan-out's main cost: binary codecs get shared bytes,
- * JSON gets objects.
- */
-export function responsesOf(
-  groups: readonly (readonly SharedUpdate[])[],
-  binary: boolean,
-): StreamMarketUpdatesResponse[] {
-  if (binary) return groups.map(preEncodedResponse);
-  return groups.map((g) =>
-    create(StreamMarketUpdatesResponseSchema, {
-      event:
-        g.length === 1
-          ? { case: "update", value: g[0]!.update }
-          : { case: "batch", value: create(MarketUpdateBatchSchema, { updates: g.map((s) => s.update) }) },
-    }),
-  );
 }
 
 /** Streams handed the same list (a shared snapshot read) share its bytes: each stream keeps its last message. */

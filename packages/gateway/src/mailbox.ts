@@ -38,12 +38,16 @@ export class Mailbox {
   /** Updates replaced by a newer one before they went out. */
   conflated = 0;
 
-  /** Keeps `u` unless the pending update of its symbol is as new; the older one is conflated away. */
+  /**
+   * Keeps `u` unless the pending update of its symbol is as new in (book epoch, update id): a newer
+   * epoch wins whatever its id (a rebuilt book's ids may restart lower). The older one is conflated away.
+   */
   offer(u: SharedUpdate, nowMs: number): void {
     const symbol = u.update.symbol;
     const prev = this.latest.get(symbol);
     if (prev) {
-      if (prev.update.updateId >= u.update.updateId) return;
+      const [p, n] = [prev.update, u.update];
+      if (p.bookEpoch > n.bookEpoch || (p.bookEpoch === n.bookEpoch && p.updateId >= n.updateId)) return;
       this.conflated++;
     }
     if (this.latest.size === 0) this.oldestPendingAtMs = nowMs;
@@ -100,19 +104,6 @@ export class Mailbox {
     for (const p of this.pendingStatus.values()) events.push({ e: p.s, seq: p.seq });
     this.pendingStatus.clear();
     return events.sort((a, b) => a.seq - b.seq).map((x) => x.e);
-  }
-
-  /**
-   * Drops the pending updates `keep` refuses; the rest count as pending since `nowMs` (a live
-   * phase starting late, after a replay, starts its lag clock then).
-   */
-  retain(keep: (u: SharedUpdate) => boolean, nowMs: number): void {
-    for (const [symbol, u] of this.latest) {
-      if (keep(u)) continue;
-      this.latest.delete(symbol);
-      this.latestSeq.delete(symbol);
-    }
-    this.oldestPendingAtMs = nowMs;
   }
 
   clear(): void {

@@ -21,7 +21,6 @@ import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from "./options.js";
 import { requestTransport, type RequestTransport } from "./service.js";
 import { H1Sink, H2Sink } from "./sinks.js";
 import { RedisStateStore } from "./state-store.js";
-import { TimeTravelSessions } from "./time-travel/sessions.js";
 
 const log = createLogger("gateway");
 
@@ -47,10 +46,7 @@ export async function createGateway(partial: Partial<GatewayOptions> & { redisUr
   const latency = new SlidingLatency(60);
   const onRejected = (contract: string) => metrics.rejectedContracts.inc({ contract });
   const store = new RedisStateStore(redis, opts.redisUrl, opts.redisNamespace);
-  // Time travel: sessions relayed from the replay workers through Redis (never Kafka).
-  const timeTravel = new TimeTravelSessions(opts.redisUrl, opts.redisNamespace, opts.timeTravel);
-  metrics.trackTimeTravel(timeTravel);
-  const marketData = createMarketData({ opts, store, metrics, latency, onRejected, timeTravel });
+  const marketData = createMarketData({ opts, store, metrics, latency, onRejected });
   try {
     await redis.connect();
     await marketData.start();

@@ -3,7 +3,8 @@ import { MarketDataService, type StreamMarketUpdatesResponse } from "@quantcore/
 import { QuantCoreError, SYMBOL_PATTERN, nowUs } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
 import { SnapshotReader, readState } from "./snapshots.js";
-import { ClientStream, FROM_SNAPSHOT, type LiveStart, type StreamSource } from "./client-stream.js";
+import { ClientStream } from "./client-stream.js";
+import { FROM_SNAPSHOT, type LiveStart, type StreamSource } from "./stream-options.js";
 import type { DirectSink } from "./direct-drain.js";
 import type { FanOut } from "./fanout.js";
 import type { Liveness } from "./liveness.js";
@@ -35,8 +36,7 @@ export interface ServiceDeps {
   fanout: FanOut;
   metrics: Metrics;
   liveness: Liveness;
-  /** Time travel (start_time_us > 0); without it such requests are UNIMPLEMENTED. */
-  timeTravel?: ReplaySource;
+  timeTravel: ReplaySource;
 }
 
 function validateSymbols(symbols: string[], max: number): string[] {
@@ -73,7 +73,7 @@ async function requireKnown(liveness: Liveness, symbols: string[]): Promise<void
 const BINARY_CONTENT_TYPE = /^application\/(grpc|grpc-web|connect)(\+proto)?$/i;
 
 export function routes(deps: ServiceDeps) {
-  const { opts, store, fanout, metrics, liveness, timeTravel } = deps;
+  const { opts, store, fanout, metrics, liveness } = deps;
   const perPeer = new Map<string, number>();
   const snapshots = new SnapshotReader(store);
   const source: StreamSource = {
@@ -97,7 +97,6 @@ export function routes(deps: ServiceDeps) {
     const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
     await requireKnown(liveness, symbols);
     const travel = parseTimeTravel(req, nowUs());
-    if (travel && !timeTravel) throw new ConnectError("time travel is not served here", Code.Unimplemented);
     const keepaliveMs =
       req.keepaliveIntervalMs > 0
         ? Math.max(opts.minKeepaliveIntervalMs, req.keepaliveIntervalMs)
@@ -118,7 +117,8 @@ export function routes(deps: ServiceDeps) {
         allowBatches: req.allowBatches,
         keepaliveMs,
         binary,
-        sink: binary ? transport?.sink : undefined,
+        // Time travel: live goes through the loop (its handover filter), never written directly.
+        sink: binary && !travel ? transport?.sink : undefined,
         limits: { maxPending: opts.maxPendingPerClient, maxLagMs: opts.maxClientLagMs },
         kill: () => transport?.kill(),
       },
@@ -126,30 +126,25 @@ export function routes(deps: ServiceDeps) {
       fanout,
       metrics,
     );
-    // Time travel: the stream subscribes live first, then replays (its mailbox conflating live
-    // meanwhile), sends the handover, and goes live past the last replayed position per symbol.
-    const start: LiveStart =
-      travel && timeTravel
-        ? {
-            from: "replay",
-            async *replay(signal) {
-              try {
-                return yield* timeTravel.replay({
-                  ...travel,
-                  symbols,
-                  allowBatches: req.allowBatches,
-                  keepaliveMs,
-                  signal,
-                });
-              } catch (err) {
-                throw signal.aborted ? ConnectError.from(signal.reason) : toConnectError(err);
-              }
-            },
-          }
-        : FROM_SNAPSHOT;
+    // Time travel: the stream registers live first, then the replay runs inside its loop.
+    const start: LiveStart = travel
+      ? {
+          from: "replay",
+          replay: () =>
+            deps.timeTravel.replay({
+              ...travel,
+              symbols,
+              allowBatches: req.allowBatches,
+              keepaliveMs,
+              signal: ctx.signal,
+            }),
+        }
+      : FROM_SNAPSHOT;
     perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1);
     try {
       yield* stream.messages(ctx.signal, start);
+    } catch (err) {
+      throw toConnectError(err);
     } finally {
       perPeer.set(peer, (perPeer.get(peer) ?? 1) - 1);
       if (perPeer.get(peer) === 0) perPeer.delete(peer);

@@ -1,6 +1,5 @@
-import type { SymbolStatus } from "@quantcore/proto";
+import type { StreamMarketUpdatesResponse, SymbolStatus } from "@quantcore/proto";
 import type { DirectSink } from "./direct-drain.js";
-import type { StreamMarketUpdatesResponse } from "@quantcore/proto";
 import type { SharedUpdate } from "./encoding.js";
 import type { HandoverPositions } from "./time-travel/handover.js";
 
@@ -32,16 +31,12 @@ export interface ClientStreamOptions {
 
 /**
  * Where the live phase starts. `snapshot`: the stored state is read (after the stream is
- * registered, so nothing published in between is missed) and sent first. `replay`: a time-travel
- * stream; after the stream is registered (its mailbox conflating live updates, without lag limits,
- * meanwhile) the replay's messages go out, its handover last, and it returns the last replayed
- * (book epoch, update id) per symbol: nothing is read, and per symbol live updates not newer than
- * that position are dropped.
+ * registered, so nothing published in between is missed) and sent first. `replay` (time travel):
+ * after the stream is registered, `replay` yields the replayed part and its handover and returns
+ * the last replayed (epoch, id) per symbol; live updates not newer than it are dropped, and the
+ * stream's lag limits apply only once the loop took what live left pending meanwhile.
  */
 export type LiveStart =
   | { from: "snapshot" }
-  | {
-      from: "replay";
-      replay(signal: AbortSignal): AsyncGenerator<StreamMarketUpdatesResponse, HandoverPositions>;
-    };
+  | { from: "replay"; replay: () => AsyncGenerator<StreamMarketUpdatesResponse, HandoverPositions> };
 export const FROM_SNAPSHOT: LiveStart = Object.freeze({ from: "snapshot" });

@@ -10,13 +10,13 @@ import { Kafka, logLevel } from "kafkajs";
 import { QuantCoreError, createLogger, waitFor } from "@quantcore/runtime";
 import {
   DEFAULT_KAFKA_OPTIONS,
+  KAFKA_JVM_PERFORMANCE_OPTS,
   LOG4J,
   clusterId,
   ensureKafkaArtifacts,
-  topicConfig,
   type KafkaOptions,
-  type TopicSpec,
 } from "./kafka.js";
+import { topicConfig, type TopicSpec } from "./topics.js";
 import { freePort, isAlive, startDaemon, terminate } from "./proc.js";
 import { track, untrack } from "./registry.js";
 
@@ -157,7 +157,14 @@ export async function startKafkaCluster(opts: Partial<ClusterOptions> = {}): Pro
   const launch = (n: NodeSpec): number => {
     const pid = startDaemon(
       "java",
-      [`-Xmx${o.heapMb}m`, `-Xms${Math.min(256, o.heapMb)}m`, "-XX:+UseG1GC", ...java, "kafka.Kafka", n.props],
+      [
+        `-Xmx${o.heapMb}m`,
+        `-Xms${Math.min(256, o.heapMb)}m`,
+        ...KAFKA_JVM_PERFORMANCE_OPTS,
+        ...java,
+        "kafka.Kafka",
+        n.props,
+      ],
       n.logFile,
     );
     track({ pid, kind: "kafka", match: "kafka.Kafka" });

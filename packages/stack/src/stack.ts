@@ -3,12 +3,11 @@ import {
   DEFAULT_KAFKA_OPTIONS,
   createTopics,
   progressStep,
-  retentionMsFromEnv,
   startKafka,
   type KafkaHandle,
   type KafkaOptions,
-  type TopicSpec,
 } from "./kafka.js";
+import { retentionMsFromEnv, type TopicSpec } from "./topics.js";
 import { startRedis, type RedisHandle } from "./redis.js";
 import { reapOrphans } from "./registry.js";
 

@@ -36,3 +36,28 @@ export function distinctSymbolRuns<T extends { symbol: string }>(updates: readon
   if (run.length > 0) runs.push(run);
   return runs;
 }
+
+/**
+ * A time-travel stream's switch to live: while `replaying` (the replay, then until the loop took
+ * what live left pending meanwhile) the stream has no lag limit; afterwards live is filtered by
+ * the handover positions.
+ */
+export class ReplayGate<R> {
+  replaying = true;
+  positions: HandoverPositions | undefined;
+
+  constructor(private readonly run: () => AsyncGenerator<R, HandoverPositions>) {}
+
+  async *replay(): AsyncGenerator<R, void> {
+    this.positions = yield* this.run();
+  }
+}
+
+/** Whether live may send `u`: newer than the last id sent for its symbol, and past the handover if any. */
+export function isFresh(
+  sent: ReadonlyMap<string, bigint>,
+  gate: { positions: HandoverPositions | undefined } | undefined,
+  u: Pick<MarketUpdate, "symbol" | "bookEpoch" | "updateId">,
+): boolean {
+  return (sent.get(u.symbol) ?? -1n) < u.updateId && (!gate?.positions || isAfterHandover(gate.positions, u));
+}

@@ -54,7 +54,7 @@ export interface TimeTravelCounters {
   active: number;
 }
 
-/** Where a time-travel stream's replay comes from (the replay workers, or a test's fake). */
+/** Where a time-travel stream's replay comes from: the replay workers (TimeTravelSessions), or a test's fake. */
 export interface ReplaySource {
   /**
    * Yields the replayed updates (as `update`, or `batch` when allowed) and the `handover`;

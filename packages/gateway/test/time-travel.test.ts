@@ -6,10 +6,10 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MarketUpdateSchema, encodeMarketUpdate } from "@quantcore/proto";
 import { QuantCoreError } from "@quantcore/runtime";
-import { parseSessionEntry } from "../../src/time-travel/entries.js";
-import { distinctSymbolRuns, isAfterHandover } from "../../src/time-travel/handover.js";
-import { parseTimeTravel } from "../../src/time-travel/request.js";
-import { nextStreamId } from "../../src/time-travel/sessions.js";
+import { parseSessionEntry } from "../src/time-travel/entries.js";
+import { ReplayGate, distinctSymbolRuns, isAfterHandover, isFresh } from "../src/time-travel/handover.js";
+import { parseTimeTravel } from "../src/time-travel/request.js";
+import { nextStreamId } from "../src/time-travel/sessions.js";
 
 const NOW_US = 1_800_000_000_000_000;
 
@@ -48,6 +48,27 @@ test("handover filter: only what is newer than the last replayed (epoch, id) of 
   assert.equal(isAfterHandover(positions, u("BTCUSDT", 6n, 1n)), true, "a newer epoch, whatever its id");
   assert.equal(isAfterHandover(positions, u("BTCUSDT", 4n, 500n)), false, "an older epoch, whatever its id");
   assert.equal(isAfterHandover(positions, u("ETHUSDT", 0n, 1n)), true, "nothing replayed for the symbol");
+});
+
+test("live after a replay: newer than the last id sent and past the handover; no lag limit until live is taken", async () => {
+  const u = (symbol: string, bookEpoch: bigint, updateId: bigint) => ({ symbol, bookEpoch, updateId });
+  const sent = new Map([["BTCUSDT", 7n]]);
+  // Live mode (no gate): the id sent so far alone.
+  assert.equal(isFresh(sent, undefined, u("BTCUSDT", 9n, 7n)), false);
+  assert.equal(isFresh(sent, undefined, u("BTCUSDT", 0n, 8n)), true);
+  const gate = new ReplayGate<string>(async function* () {
+    yield "replayed";
+    return new Map([["ETHUSDT", { epoch: 2n, updateId: 50n }]]);
+  });
+  assert.equal(gate.replaying, true);
+  const out: string[] = [];
+  for await (const m of gate.replay()) out.push(m);
+  assert.deepEqual(out, ["replayed"]);
+  assert.equal(gate.replaying, true, "still no lag limit until the stream takes what live left pending");
+  assert.equal(isFresh(new Map(), gate, u("ETHUSDT", 2n, 50n)), false, "a replayed id is not sent again");
+  assert.equal(isFresh(new Map(), gate, u("ETHUSDT", 1n, 90n)), false, "an older epoch after the handover");
+  assert.equal(isFresh(new Map(), gate, u("ETHUSDT", 3n, 1n)), true);
+  assert.equal(isFresh(new Map([["ETHUSDT", 60n]]), gate, u("ETHUSDT", 2n, 55n)), false, "older than what live sent");
 });
 
 test("replayed updates are batched in order, each symbol at most once per batch", () => {
