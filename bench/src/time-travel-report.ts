@@ -24,6 +24,8 @@ export interface TtPoint {
 const f = (n: number | undefined, digits = 1) =>
   n === undefined || !Number.isFinite(n) ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
+const signed = (n: number) => (n >= 0 ? `+${f(n, 2)}` : f(n, 2));
+
 /** Per replaying stream that was served (no error): replayed records per second until its handover or the report. */
 export function rates(streams: StreamStats[]): number[] {
   return streams.filter((s) => !s.error && s.replaySeconds > 0).map((s) => s.replayed / s.replaySeconds);
@@ -105,14 +107,14 @@ export function writeTimeTravelResults(
     "",
     "## Replaying clients",
     "",
-    "| speed | clients | served | handovers | records/s per client (min) | records/s total | errors | worker CPU% | gateway CPU% | machine busy% | live e2e p50 ms | live e2e p99 ms (vs baseline) |",
+    "| speed | clients | served | handovers | records/s per client (min) | records/s total | errors | worker CPU% | gateway CPU% | machine busy% | live e2e p50 ms | live e2e p99 ms (Δ vs first baseline) |",
     "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ...summary.map(
       (s) =>
         `| ${s.speed === 0 ? "full" : `${s.speed}x`} | ${s.clients} | ${s.served} | ${s.handovers} | ` +
         `${f(s.recordsPerSecondPerClient, 0)} (${f(s.recordsPerSecondMin, 0)}) | ${f(s.recordsPerSecondTotal, 0)} | ` +
         `${s.errors} | ${f(s.workerCpuPercent)} | ${f(s.gatewayCpuPercent)} | ${f(s.machineBusyPercent)} | ` +
-        `${f(s.liveP50Ms, 2)} | ${f(s.liveP99Ms, 2)}${base ? ` (${f((s.liveP99Ms ?? NaN) - base.p99, 2)})` : ""} |`,
+        `${f(s.liveP50Ms, 2)} | ${f(s.liveP99Ms, 2)}${base ? ` (${signed((s.liveP99Ms ?? NaN) - base.p99)})` : ""} |`,
     ),
     "",
     HOW_TO_READ,
