@@ -165,6 +165,7 @@ test("dashboard history scrub: a symbol's history replayed up to the handover ma
     "BTCUSDT live",
     { timeoutMs: 90_000, intervalMs: 250 },
   );
+  await sleep(10_000); // some history in the log to replay
   const scrub = page.locator('[data-testid="scrub"]');
   const attr = async (name: string) => Number(await scrub.getAttribute(name));
   await page.locator('[data-testid="scrub-symbol"]').selectOption("BTCUSDT");

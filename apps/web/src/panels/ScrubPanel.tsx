@@ -14,6 +14,8 @@ import { Legend, TimeChart, type ChartSeries } from "./TimeChart";
 const HANDOVER_COLOUR = "#3fb950";
 const CURSOR_COLOUR = "#e6edf3";
 const utcMs = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+/** Tenths of a second on the axis when the history spans under a minute (whole seconds would repeat). */
+const axisFormat = (spanMs: number) => (spanMs < 60_000 ? (ms: number) => utcMs(ms).slice(0, 10) : utcTime);
 
 export function ScrubPanel(props: { store: PipelineStore; transport: Transport; selected: string | undefined }) {
   const { store, transport, selected } = props;
@@ -134,6 +136,7 @@ export function ScrubPanel(props: { store: PipelineStore; transport: Transport; 
             windowMs={endMs - scrub.startMs}
             domain={[-1, 1]}
             format={(v) => fixed(v, 1)}
+            timeFormat={axisFormat(endMs - scrub.startMs)}
             markers={markers}
             testId="scrub-chart"
           />
@@ -146,6 +149,7 @@ export function ScrubPanel(props: { store: PipelineStore; transport: Transport; 
             height={90}
             format={(v) => fixed(v, d)}
             minStep={10 ** -d}
+            timeFormat={axisFormat(endMs - scrub.startMs)}
             markers={markers}
           />
           <input

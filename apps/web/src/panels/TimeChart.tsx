@@ -27,6 +27,8 @@ export interface TimeChartProps {
   /** Stack the series (in the given order, first at the bottom) as filled areas. */
   stacked?: boolean;
   testId?: string;
+  /** Time axis labels (HH:MM:SS UTC by default). */
+  timeFormat?: (ms: number) => string;
   /** Vertical lines at given times (e.g. a handover, a cursor), labelled at the top. */
   markers?: { t: number; label: string; colour: string; testId?: string }[];
 }
@@ -125,7 +127,7 @@ export function TimeChart(p: TimeChartProps) {
           ))}
         {timeTicks.map((t) => (
           <text key={t} x={x(t)} y={height - 6} fill={AXIS} fontSize={10} textAnchor="middle">
-            {utcTime(t)}
+            {(p.timeFormat ?? utcTime)(t)}
           </text>
         ))}
         {p.stacked
