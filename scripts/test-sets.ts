@@ -11,14 +11,18 @@ export const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Paths from the repo root; `*` matches within one path segment. */
 export const UNIT = [
   "apps/web/test/*.test.ts",
+  "examples/bot/test/*.test.ts",
   "infra/test/*.test.ts",
   "packages/binance-sim/test/*.test.ts",
   "packages/compute/test/signals.test.ts",
+  "packages/compute/test/time-travel-plan.test.ts",
   "packages/compute/test/flusher.test.ts",
   "packages/gateway/test/client-stream.test.ts",
   "packages/gateway/test/direct-write.test.ts",
   "packages/gateway/test/liveness-stall.test.ts",
   "packages/gateway/test/routes.test.ts",
+  "packages/gateway/test/time-travel.test.ts",
+  "packages/gateway/test/time-travel-routes.test.ts",
   "packages/core/test/*.test.ts",
   "packages/ingest/test/ack-log.test.ts",
   "packages/ingest/test/book-stamps.test.ts",

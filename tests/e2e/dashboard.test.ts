@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // The operator dashboard in a real browser (Debian's Chromium via playwright-core) against the
 // real running stack: 30 symbols, 3 ingest shards, compute, and the gateway bundle in its own
-// process (so it can be hung with SIGSTOP), over gRPC-Web.
+// process (so it can be hung with SIGSTOP), over gRPC-Web; a replay worker serves the history scrub.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -13,7 +13,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { TOP30_USDT, defaultReplayFiles, startBinanceSim, type BinanceSim } from "@quantcore/binance-sim";
-import { createComputeService, type ComputeService } from "@quantcore/compute";
+import { createComputeService, createReplayWorker, type ComputeService, type ReplayWorker } from "@quantcore/compute";
 import { createIngestService, shardSymbols, type IngestService } from "@quantcore/ingest";
 import { ControlService, MarketDataService } from "@quantcore/proto";
 import { sleep, waitFor } from "@quantcore/runtime";
@@ -31,6 +31,7 @@ let services: TestServices | undefined;
 let sim: BinanceSim;
 const ingests: IngestService[] = [];
 let compute: ComputeService;
+let worker: ReplayWorker | undefined;
 let gateway: ChildProcess;
 let grpcUrl: string;
 let httpUrl: string;
@@ -73,6 +74,8 @@ before(async () => {
     redisUrl,
     redisNamespace: ns,
   });
+  // The replay worker serves the history scrub's time travel.
+  worker = createReplayWorker({ kafkaBrokers: brokers, kafkaTopic: topic, redisUrl, redisNamespace: ns });
   const webPort = await freePort();
   webUrl = `http://127.0.0.1:${webPort}`;
   const b = spawnSync("npm", ["run", "build", "-w", "@quantcore/app-gateway"], { cwd: repo, encoding: "utf8" });
@@ -96,6 +99,7 @@ before(async () => {
   await waitFor(() => fetch(`${httpUrl}/healthz`).then((r) => r.ok), "gateway up", { timeoutMs: 30_000 });
   for (const i of ingests) await i.start();
   await compute.start();
+  await worker.start();
 
   const webDir = path.join(repo, "apps/web");
   if (!existsSync(path.join(webDir, ".next/BUILD_ID"))) {
@@ -133,6 +137,7 @@ after(async () => {
     gateway.kill("SIGCONT");
     gateway.kill("SIGTERM");
   }
+  await worker?.stop();
   for (const i of ingests) await i.stop();
   await compute?.stop();
   await sim?.close();
@@ -151,6 +156,60 @@ async function seriousA11yViolations(): Promise<string[]> {
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
+
+test("dashboard history scrub: a symbol's history replayed up to the handover marker, then live; the scrubber reads either side", async () => {
+  await page.goto(`${webUrl}/?gateway=${encodeURIComponent(httpUrl)}&token=op-token`);
+  await waitFor(
+    async () =>
+      (await page.locator('[data-testid="heatmap-row"][data-symbol="BTCUSDT"][data-stale="false"]').count()) === 1,
+    "BTCUSDT live",
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+  await sleep(10_000); // some history in the log to replay
+  const scrub = page.locator('[data-testid="scrub"]');
+  const attr = async (name: string) => Number(await scrub.getAttribute(name));
+  await page.locator('[data-testid="scrub-symbol"]').selectOption("BTCUSDT");
+  // An hour: longer than this test's log, so the scrub starts at the horizon the gateway names.
+  await page.locator('[data-testid="scrub-window"]').selectOption("60");
+  await page.locator('[data-testid="scrub-open"]').click();
+  await waitFor(
+    async () => (await scrub.getAttribute("data-phase")) === "live" && (await attr("data-live-points")) >= 3,
+    "history, the handover, then live points",
+    { timeoutMs: 90_000, intervalMs: 250 },
+  ).catch(async (e: Error) => {
+    await shot("scrub-not-live.png");
+    throw new Error(`${e.message}: ${await page.locator('[data-testid="scrub-status"]').innerText()}`);
+  });
+  assert.match(await page.locator('[data-testid="scrub-note"]').innerText(), /holds history from \d\d:\d\d:\d\d UTC/);
+  const [history, lastHistoryMs, handoverMs, firstLiveMs] = [
+    await attr("data-history-points"),
+    await attr("data-last-history-ms"),
+    await attr("data-handover-ms"),
+    await attr("data-first-live-ms"),
+  ];
+  assert.ok(history >= 5, `${history} history points`);
+  assert.ok(
+    lastHistoryMs <= handoverMs && handoverMs < firstLiveMs,
+    `${lastHistoryMs} / ${handoverMs} / ${firstLiveMs}`,
+  );
+  assert.equal(Number(await page.locator('[data-testid="scrub-handover"]').first().getAttribute("data-t")), handoverMs);
+  // Scrubbed before the handover: a history value; back to the end: live.
+  const scrubber = page.locator('[data-testid="scrubber"]');
+  const readout = page.locator('[data-testid="scrub-readout"]');
+  await scrubber.fill(String(Math.floor(handoverMs) - 1));
+  await waitFor(async () => (await readout.getAttribute("data-kind")) === "history", "history at the scrubbed time", {
+    timeoutMs: 10_000,
+  });
+  assert.match(await page.locator('[data-testid="scrub-obi20"]').innerText(), /^-?\d\.\d{3}$/);
+  await scrub.screenshot({ path: path.join(out, "scrub-history.png") });
+  await scrubber.fill((await scrubber.getAttribute("max"))!);
+  await waitFor(async () => (await readout.getAttribute("data-kind")) === "live", "live at the end", {
+    timeoutMs: 10_000,
+  });
+  assert.deepEqual(await seriousA11yViolations(), [], "axe with the scrub open");
+  await page.locator('[data-testid="scrub-close"]').click();
+  assert.equal(await scrub.getAttribute("data-phase"), "idle");
+});
 
 test("dashboard: keeps up, tells the truth, survives a hung gateway, reads well at 1440 and 390 px", async () => {
   await page.goto(`${webUrl}/?gateway=${encodeURIComponent(httpUrl)}&token=op-token`);

@@ -1,6 +1,7 @@
 import {
   DEFAULT_COMPUTE_OPTIONS,
   DEFAULT_REPLAY_WORKER_OPTIONS,
+  DEFAULT_TIME_TRAVEL_OPTIONS,
   createComputeService,
   createReplayWorker,
 } from "@quantcore/compute";
@@ -41,6 +42,23 @@ if (mode === "replay") {
       min: 100,
     }),
     replayTimeoutMs: env.int("REPLAY_TIMEOUT_MS", DEFAULT_REPLAY_WORKER_OPTIONS.replayTimeoutMs, { min: 1000 }),
+    // Time travel (StreamMarketUpdates with a start time), docs/contracts.md.
+    timeTravel: {
+      ...DEFAULT_TIME_TRAVEL_OPTIONS,
+      maxSessions: env.int("TIME_TRAVEL_MAX_SESSIONS", DEFAULT_TIME_TRAVEL_OPTIONS.maxSessions, { min: 1 }),
+      maxAheadEntries: env.int("TIME_TRAVEL_MAX_AHEAD_ENTRIES", DEFAULT_TIME_TRAVEL_OPTIONS.maxAheadEntries, {
+        min: 10,
+      }),
+      maxRecordsPerSecond: env.int(
+        "TIME_TRAVEL_MAX_RECORDS_PER_SECOND",
+        DEFAULT_TIME_TRAVEL_OPTIONS.maxRecordsPerSecond,
+        { min: 1 },
+      ),
+      warmupMs: env.int("TIME_TRAVEL_WARMUP_MS", DEFAULT_TIME_TRAVEL_OPTIONS.warmupMs, { min: 0 }),
+      sessionTimeoutMs: env.int("TIME_TRAVEL_SESSION_TIMEOUT_MS", DEFAULT_TIME_TRAVEL_OPTIONS.sessionTimeoutMs, {
+        min: 1000,
+      }),
+    },
   };
   env.done();
   const worker = createReplayWorker(options);

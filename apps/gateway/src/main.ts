@@ -28,6 +28,18 @@ const options = {
     { min: 100 },
   ),
   maxDataAgeMs: env.int("GATEWAY_MAX_DATA_AGE_MS", DEFAULT_GATEWAY_OPTIONS.maxDataAgeMs, { min: 100 }),
+  // Time travel (docs/contracts.md): streams replaying at once, and how long a replay worker may take to accept.
+  timeTravel: {
+    ...DEFAULT_GATEWAY_OPTIONS.timeTravel,
+    maxSessions: env.int("GATEWAY_TIME_TRAVEL_MAX_SESSIONS", DEFAULT_GATEWAY_OPTIONS.timeTravel.maxSessions, {
+      min: 0,
+    }),
+    acceptTimeoutMs: env.int(
+      "GATEWAY_TIME_TRAVEL_ACCEPT_TIMEOUT_MS",
+      DEFAULT_GATEWAY_OPTIONS.timeTravel.acceptTimeoutMs,
+      { min: 100 },
+    ),
+  },
 };
 // The universe ingest shards by: the built-in top 30 (TOP30_USDT) unless a file is named ("-" = none:
 // the symbols are then learnt from shard heartbeats and the stored state alone).

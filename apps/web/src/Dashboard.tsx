@@ -10,6 +10,7 @@ import { Actions } from "./panels/Actions";
 import { FeedBanner, Header } from "./panels/Header";
 import { Heatmap, type Depth } from "./panels/Heatmap";
 import { LatencyPanel } from "./panels/LatencyPanel";
+import { ScrubPanel } from "./panels/ScrubPanel";
 import { ShardsPanel } from "./panels/ShardsPanel";
 import { SymbolDetail } from "./panels/SymbolDetail";
 import { SymbolTable } from "./panels/SymbolTable";
@@ -52,6 +53,9 @@ export default function Dashboard({ gatewayUrl }: { gatewayUrl: string }) {
         <LatencyPanel store={store} />
         <div className="wide">
           <SymbolTable store={store} depth={depth} />
+        </div>
+        <div className="wide">
+          <ScrubPanel store={store} transport={transport} selected={selected} />
         </div>
         <div className="wide">
           <ShardsPanel store={store} />

@@ -1,6 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { MarketDataService, type MarketUpdate, type SymbolStatus } from "@quantcore/proto";
+import { MarketDataService, type MarketUpdate, type ReplayHandover, type SymbolStatus } from "@quantcore/proto";
 
 export interface SubscribeOptions {
   /** Gateway h2c URL, e.g. http://127.0.0.1:50051 (native gRPC over HTTP/2). */
@@ -18,6 +18,15 @@ export interface SubscribeOptions {
   onStatus?: (status: SymbolStatus) => void;
   /** Keepalive interval asked of the server (0 = its default, 15 s; at least 250). */
   keepaliveIntervalMs?: number;
+  /**
+   * Time travel: start at this ingest receive time (microseconds since the Unix epoch; 0 = live).
+   * The replayed updates come first, then `onHandover`, then live.
+   */
+  startTimeUs?: number;
+  /** Pace of the replay: 0 = as fast as the bot reads, 1 = as recorded, N = N times. */
+  replaySpeed?: number;
+  /** Called once when the replay ends: every update before it was replayed, every one after is live. */
+  onHandover?: (handover: ReplayHandover) => void;
 }
 
 /**
@@ -32,6 +41,8 @@ export async function* subscribe(opts: SubscribeOptions): AsyncGenerator<MarketU
       maxUpdatesPerSecond: opts.maxUpdatesPerSecond ?? 0,
       allowBatches: true,
       keepaliveIntervalMs: opts.keepaliveIntervalMs ?? 0,
+      startTimeUs: opts.startTimeUs ?? 0,
+      replaySpeed: opts.replaySpeed ?? 0,
     },
     { signal: opts.signal },
   );
@@ -40,5 +51,6 @@ export async function* subscribe(opts: SubscribeOptions): AsyncGenerator<MarketU
     else if (res.event.case === "batch") yield* res.event.value.updates;
     else if (res.event.case === "reset") opts.onReset?.(res.event.value.reason);
     else if (res.event.case === "status") opts.onStatus?.(res.event.value);
+    else if (res.event.case === "handover") opts.onHandover?.(res.event.value);
   }
 }

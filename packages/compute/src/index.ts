@@ -9,3 +9,5 @@ export {
   type ReplayWorkerOptions,
   type ReplayWorkerStats,
 } from "./replay-worker.js";
+export { DEFAULT_TIME_TRAVEL_OPTIONS, type TimeTravelOptions } from "./time-travel/options.js";
+export { type TimeTravelStats } from "./time-travel/pool.js";

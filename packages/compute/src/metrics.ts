@@ -67,7 +67,19 @@ export function createComputeMetrics(
 }
 
 /** Prometheus metrics of the replay worker: its counters, read at scrape time. */
-export function createReplayWorkerMetrics(stats: () => Record<string, number>): Registry {
+export function createReplayWorkerMetrics(
+  stats: () => Record<string, number>,
+  timeTravel?: () => {
+    active: number;
+    started: number;
+    completed: number;
+    rejected: number;
+    abandoned: number;
+    badRequests: number;
+    records: number;
+    updates: number;
+  },
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Counter({
@@ -80,5 +92,34 @@ export function createReplayWorkerMetrics(stats: () => Record<string, number>): 
       for (const [event, n] of Object.entries(stats())) this.inc({ event }, n);
     },
   });
+  if (!timeTravel) return registry;
+  new Gauge({
+    name: "quantcore_time_travel_sessions_active",
+    help: "Time-travel sessions this worker is replaying now",
+    registers: [registry],
+    collect() {
+      this.set(timeTravel().active);
+    },
+  });
+  const ttCounters = [
+    ["sessions_started", "Time-travel sessions taken off the request list", "started"],
+    ["sessions_completed", "Time-travel sessions replayed to their end offsets", "completed"],
+    ["sessions_rejected", "Time-travel sessions answered with an error (horizon, failure, timeout)", "rejected"],
+    ["sessions_abandoned", "Time-travel sessions ended because the gateway stopped reading", "abandoned"],
+    ["bad_requests", "Time-travel requests that did not parse", "badRequests"],
+    ["records", "Kafka records read by time-travel sessions (warm-up included)", "records"],
+    ["updates", "Updates time-travel sessions sent", "updates"],
+  ] as const;
+  for (const [name, help, field] of ttCounters) {
+    new Counter({
+      name: `quantcore_time_travel_${name}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(timeTravel()[field]);
+      },
+    });
+  }
   return registry;
 }

@@ -16,7 +16,10 @@ import type { Registry } from "prom-client";
 import { createReplayWorkerMetrics } from "./metrics.js";
 import { DEFAULT_COMPUTE_OPTIONS } from "./options.js";
 import { ReplayJobStore } from "./replay-jobs.js";
-import { replayAndCompare, type ReplayReport } from "./replay.js";
+import { deleteGroup } from "./kafka-groups.js";
+import { describeReport, replayAndCompare } from "./replay.js";
+import { DEFAULT_TIME_TRAVEL_OPTIONS, type TimeTravelOptions } from "./time-travel/options.js";
+import { TimeTravelPool, type TimeTravelStats } from "./time-travel/pool.js";
 
 const log = createLogger("compute.replay-worker");
 const SHUTDOWN = "shutdown";
@@ -39,6 +42,10 @@ export interface ReplayWorkerOptions {
   refreshIntervalMs: number;
   /** A running job not refreshed for this long lost its worker: it is marked failed. */
   orphanAfterMs: number;
+  /** Time-travel sessions (StreamMarketUpdates with a start time): bounds and pacing. */
+  timeTravel: TimeTravelOptions;
+  /** Compute's signal settings, so replayed signals equal the live ones. */
+  signals: Pick<typeof DEFAULT_COMPUTE_OPTIONS, "signals" | "ofiWindowsMs" | "ofiMaxEvents">;
 }
 
 export const DEFAULT_REPLAY_WORKER_OPTIONS: Readonly<ReplayWorkerOptions> = Object.freeze({
@@ -52,6 +59,8 @@ export const DEFAULT_REPLAY_WORKER_OPTIONS: Readonly<ReplayWorkerOptions> = Obje
   replayTimeoutMs: 30 * 60_000,
   refreshIntervalMs: 1_000,
   orphanAfterMs: 30_000,
+  timeTravel: DEFAULT_TIME_TRAVEL_OPTIONS,
+  signals: DEFAULT_COMPUTE_OPTIONS,
 });
 
 export interface ReplayWorkerStats {
@@ -73,19 +82,12 @@ export interface ReplayWorker {
   /** One cleanup pass (also run every cleanupIntervalMs). */
   cleanup(): Promise<void>;
   stats(): ReplayWorkerStats;
+  /** Time-travel sessions served by this worker. */
+  timeTravelStats(): TimeTravelStats;
   /** Prometheus metrics (served by the app on /metrics). */
   readonly metrics: Registry;
   /** Listening for commands: /readyz. */
   ready(): boolean;
-}
-
-/** `equal` / `different` and a one-line summary of the comparison. */
-export function describeReport(r: ReplayReport): Pick<ReplayJobRecord, "state" | "detail"> {
-  const head = `${r.identical.length} identical, ${r.liveAhead.length} live ahead, ${r.mismatches.length} mismatches`;
-  return {
-    state: r.equal ? "equal" : "different",
-    detail: r.mismatches.length ? `${head}: ${r.mismatches.slice(0, 3).join("; ")}` : head,
-  };
 }
 
 /**
@@ -110,6 +112,15 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
     cleaned: 0,
     orphaned: 0,
   };
+  const timeTravel = new TimeTravelPool({
+    kafkaBrokers: o.kafkaBrokers,
+    kafkaTopic: o.kafkaTopic,
+    redisUrl: o.redisUrl,
+    namespace: o.redisNamespace,
+    workerId: o.workerId,
+    signals: o.signals,
+    options: { ...DEFAULT_TIME_TRAVEL_OPTIONS, ...o.timeTravel },
+  });
   let current: { job: ReplayJobRecord; abort: AbortController; done: Promise<void> } | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
   let cleaning: Promise<void> | undefined;
@@ -209,20 +220,6 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
     startJob(cmd.id).catch((err: unknown) => log.error("could not start a replay", { id: cmd.id, err: String(err) }));
   };
 
-  const deleteGroup = async (kafka: Kafka, groupId: string) => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteGroups([groupId]);
-    } catch (err) {
-      // Already gone (never created, or deleted by an earlier pass that failed later on).
-      const groups = (err as { groups?: { errorCode?: number }[] }).groups;
-      if (!groups?.every((g) => g.errorCode === 69 /* GROUP_ID_NOT_FOUND */)) throw err;
-    } finally {
-      await settlesWithin(admin.disconnect(), 5_000);
-    }
-  };
-
   const cleanOnce = async () => {
     const now = Date.now();
     const kafka = new Kafka({
@@ -272,6 +269,7 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
         await Promise.all([redis.connect(), sub.connect()]);
         sub.on("message", (_channel: string, message: string) => onCommand(message));
         await sub.subscribe(keys.replayCommands);
+        await timeTravel.start();
         listening = true;
       } catch (err) {
         throw QuantCoreError.infra("redis", err);
@@ -284,13 +282,18 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
       clearInterval(cleanupTimer);
       sub.disconnect();
       current?.abort.abort(SHUTDOWN);
+      await timeTravel.stop();
       if (current && !(await settlesWithin(current.done, 20_000))) log.warn("replay did not stop in time");
       if (cleaning && !(await settlesWithin(cleaning, 10_000))) log.warn("replay cleanup did not end in time");
       redis.disconnect();
     },
     cleanup,
     stats: () => ({ ...stats }),
-    metrics: createReplayWorkerMetrics(() => ({ ...stats })),
+    timeTravelStats: () => ({ ...timeTravel.stats }),
+    metrics: createReplayWorkerMetrics(
+      () => ({ ...stats }),
+      () => ({ ...timeTravel.stats }),
+    ),
     ready: () => listening && !stopped,
   };
 }

@@ -3,7 +3,7 @@ import { fromBinary, toJsonString } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import { MarketUpdateSchema, SignalsSchema } from "@quantcore/proto";
-import { waitFor } from "@quantcore/runtime";
+import { waitFor, type ReplayJobRecord } from "@quantcore/runtime";
 import { DEFAULT_COMPUTE_OPTIONS, redisKeys, type ComputeOptions } from "./options.js";
 import { createComputeService } from "./service.js";
 
@@ -128,4 +128,13 @@ export async function replayAndCompare(
   } finally {
     redis.disconnect();
   }
+}
+
+/** `equal` / `different` and a one-line summary of the comparison. */
+export function describeReport(r: ReplayReport): Pick<ReplayJobRecord, "state" | "detail"> {
+  const head = `${r.identical.length} identical, ${r.liveAhead.length} live ahead, ${r.mismatches.length} mismatches`;
+  return {
+    state: r.equal ? "equal" : "different",
+    detail: r.mismatches.length ? `${head}: ${r.mismatches.slice(0, 3).join("; ")}` : head,
+  };
 }

@@ -7,6 +7,7 @@ const CODES: Record<ErrorKind, Code> = {
   unavailable: Code.Unavailable,
   deadline_exceeded: Code.DeadlineExceeded,
   resource_exhausted: Code.ResourceExhausted,
+  failed_precondition: Code.FailedPrecondition,
   unauthenticated: Code.Unauthenticated,
   permission_denied: Code.PermissionDenied,
   internal: Code.Internal,

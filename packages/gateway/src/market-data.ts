@@ -8,6 +8,7 @@ import type { Metrics } from "./metrics.js";
 import type { GatewayOptions } from "./options.js";
 import { routes } from "./service.js";
 import type { StateStore } from "./state-store.js";
+import { TimeTravelSessions, type ReplaySource } from "./time-travel/sessions.js";
 
 export interface MarketData {
   /** Registers MarketDataService on a router. */
@@ -32,6 +33,8 @@ export function createMarketData(deps: {
   metrics: Metrics;
   latency?: SlidingLatency;
   onRejected: (contract: string) => void;
+  /** Time travel's replays; by default sessions with the replay workers (a test may give a fake). */
+  timeTravel?: ReplaySource;
 }): MarketData {
   const { opts, store, metrics, latency } = deps;
   const fanout = new FanOut(store, opts.lateAfterMs);
@@ -52,9 +55,16 @@ export function createMarketData(deps: {
     for (const s of changes) metrics.statusChanges.inc({ state: SymbolState[s.state] });
     fanout.broadcastStatuses(changes);
   };
+  // Time travel: sessions with the replay workers over Redis (connections opened per session).
+  let timeTravel = deps.timeTravel;
+  if (!timeTravel) {
+    const sessions = new TimeTravelSessions(opts.redisUrl, opts.redisNamespace, opts.timeTravel);
+    metrics.trackTimeTravel(sessions);
+    timeTravel = sessions;
+  }
   let sweep: NodeJS.Timeout | undefined;
   return {
-    routes: routes({ opts, store, fanout, metrics, liveness }),
+    routes: routes({ opts, store, fanout, metrics, liveness, timeTravel }),
     clientCount: () => fanout.clients.size,
     unknownSymbols: (symbols) => liveness.unknown(symbols),
     async start() {

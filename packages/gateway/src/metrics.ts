@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { MarketUpdate } from "@quantcore/proto";
 import { nowUs } from "@quantcore/runtime";
+import type { TimeTravelSessions } from "./time-travel/sessions.js";
 
 const LAYERS = [
   ["ingest", "ingestReceiveUs", "ingestProduceUs"],
@@ -63,6 +64,33 @@ export function createMetrics() {
       help: "Live updates sent with late = true (past the lateness bound after ingest received them)",
       registers: [registry],
     }),
+    /** Time-travel streams: active (gauge), started and rejected by code (counters). */
+    trackTimeTravel(tt: TimeTravelSessions) {
+      new Gauge({
+        name: "quantcore_gateway_time_travel_sessions_active",
+        help: "Time-travel streams replaying now",
+        registers: [registry],
+        collect() {
+          this.set(tt.counters.active);
+        },
+      });
+      new Counter({
+        name: "quantcore_gateway_time_travel_sessions_started_total",
+        help: "Time-travel streams admitted (a replay requested)",
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(tt.counters.started);
+        },
+      });
+      const rejected = new Counter({
+        name: "quantcore_gateway_time_travel_sessions_rejected_total",
+        help: "Time-travel streams refused or ended with an error, by code",
+        labelNames: ["code"],
+        registers: [registry],
+      });
+      tt.onRejected = (code) => rejected.inc({ code });
+    },
     observe(u: MarketUpdate) {
       const t = u.timestamps;
       if (!t || u.snapshot) return;

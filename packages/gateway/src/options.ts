@@ -1,3 +1,5 @@
+import { DEFAULT_TIME_TRAVEL_GATEWAY_OPTIONS, type TimeTravelGatewayOptions } from "./time-travel/sessions.js";
+
 export interface GatewayOptions {
   redisUrl: string;
   redisNamespace: string;
@@ -42,6 +44,8 @@ export interface GatewayOptions {
   /** Bearer tokens (from env or a file, never the repo). */
   operatorTokens: string[];
   botTokens: string[];
+  /** Time travel (StreamMarketUpdates with start_time_us): bounds and deadlines. */
+  timeTravel: TimeTravelGatewayOptions;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
@@ -69,6 +73,7 @@ export const DEFAULT_GATEWAY_OPTIONS: Readonly<GatewayOptions> = Object.freeze({
   universe: [],
   operatorTokens: [],
   botTokens: [],
+  timeTravel: DEFAULT_TIME_TRAVEL_GATEWAY_OPTIONS,
 });
 
 export { redisKeys } from "@quantcore/runtime";

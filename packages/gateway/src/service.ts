@@ -1,15 +1,18 @@
 import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { MarketDataService, type StreamMarketUpdatesResponse } from "@quantcore/proto";
-import { QuantCoreError, SYMBOL_PATTERN } from "@quantcore/runtime";
+import { QuantCoreError, SYMBOL_PATTERN, nowUs } from "@quantcore/runtime";
 import { toConnectError } from "./errors.js";
 import { SnapshotReader, readState } from "./snapshots.js";
-import { ClientStream, type StreamSource } from "./client-stream.js";
+import { ClientStream } from "./client-stream.js";
+import type { StreamSource } from "./stream-options.js";
 import type { DirectSink } from "./direct-drain.js";
 import type { FanOut } from "./fanout.js";
 import type { Liveness } from "./liveness.js";
 import type { Metrics } from "./metrics.js";
 import type { GatewayOptions } from "./options.js";
 import type { StateStore } from "./state-store.js";
+import { parseTimeTravel } from "./time-travel/request.js";
+import type { ReplaySource } from "./time-travel/sessions.js";
 
 /** The transport of the current request, so a stalled stream can be closed from outside. */
 export interface RequestTransport {
@@ -33,6 +36,7 @@ export interface ServiceDeps {
   fanout: FanOut;
   metrics: Metrics;
   liveness: Liveness;
+  timeTravel: ReplaySource;
 }
 
 function validateSymbols(symbols: string[], max: number): string[] {
@@ -80,11 +84,19 @@ export function routes(deps: ServiceDeps) {
   };
 
   async function* streamMarketUpdates(
-    req: { symbols: string[]; maxUpdatesPerSecond: number; allowBatches: boolean; keepaliveIntervalMs: number },
+    req: {
+      symbols: string[];
+      maxUpdatesPerSecond: number;
+      allowBatches: boolean;
+      keepaliveIntervalMs: number;
+      startTimeUs: number;
+      replaySpeed: number;
+    },
     ctx: HandlerContext,
   ): AsyncGenerator<StreamMarketUpdatesResponse> {
     const symbols = validateSymbols(req.symbols, opts.maxSymbolsPerRequest);
     await requireKnown(liveness, symbols);
+    const travel = parseTimeTravel(req, nowUs());
     const keepaliveMs =
       req.keepaliveIntervalMs > 0
         ? Math.max(opts.minKeepaliveIntervalMs, req.keepaliveIntervalMs)
@@ -105,7 +117,8 @@ export function routes(deps: ServiceDeps) {
         allowBatches: req.allowBatches,
         keepaliveMs,
         binary,
-        sink: binary ? transport?.sink : undefined,
+        // Time travel: live goes through the loop (its handover filter), never written directly.
+        sink: binary && !travel ? transport?.sink : undefined,
         limits: { maxPending: opts.maxPendingPerClient, maxLagMs: opts.maxClientLagMs },
         kill: () => transport?.kill(),
       },
@@ -115,7 +128,30 @@ export function routes(deps: ServiceDeps) {
     );
     perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1);
     try {
-      yield* stream.messages(ctx.signal);
+      if (!travel) yield* stream.messages(ctx.signal);
+      else {
+        // Time travel: registered live first (the mailbox keeps, conflated, what is published
+        // meanwhile; no lag limit yet), then the replay and its handover, then live past the last
+        // replayed (book epoch, update id) of each symbol.
+        stream.attach();
+        try {
+          const end = yield* deps.timeTravel.replay({
+            ...travel,
+            symbols,
+            allowBatches: req.allowBatches,
+            keepaliveMs,
+            signal: ctx.signal,
+          });
+          const positions = new Map(
+            [...end].map(([symbol, p]) => [symbol, { bookEpoch: p.epoch, updateId: p.updateId }]),
+          );
+          yield* stream.messages(ctx.signal, { from: "positions", positions });
+        } finally {
+          stream.detach();
+        }
+      }
+    } catch (err) {
+      throw toConnectError(err);
     } finally {
       perPeer.set(peer, (perPeer.get(peer) ?? 1) - 1);
       if (perPeer.get(peer) === 0) perPeer.delete(peer);

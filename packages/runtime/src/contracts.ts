@@ -24,6 +24,8 @@ export function redisKeys(namespace: string) {
     replays: `${namespace}:replays`,
     /** pub/sub: ReplayCommand JSON for the replay worker (from the gateway) */
     replayCommands: `${namespace}:replay-commands`,
+    /** list: TimeTravelRequest JSON, RPUSHed by the gateway, BLPOPed by a replay worker with a free slot */
+    timeTravelRequests: `${namespace}:tt-requests`,
   } as const;
 }
 

@@ -8,6 +8,7 @@ export type ErrorKind =
   | "unavailable"
   | "deadline_exceeded"
   | "resource_exhausted"
+  | "failed_precondition"
   | "unauthenticated"
   | "permission_denied"
   | "internal";

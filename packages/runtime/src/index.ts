@@ -30,6 +30,19 @@ export {
   type ReplayJobRecord,
   type ShardHeartbeat,
 } from "./contracts.js";
+export {
+  TIME_TRAVEL_ENTRY_TYPES,
+  TIME_TRAVEL_SESSION_PATTERN,
+  timeTravelAcceptedSchema,
+  timeTravelEndSchema,
+  timeTravelKeys,
+  timeTravelRejectedSchema,
+  timeTravelRequestSchema,
+  type TimeTravelEnd,
+  type TimeTravelEntryType,
+  type TimeTravelRejected,
+  type TimeTravelRequest,
+} from "./time-travel.js";
 export { SchemaError, checkValue, parseJson, s, type Infer, type Schema } from "./schema.js";
 export { stopOnSignals } from "./lifecycle.js";
 export { noDelaySocketFactory } from "./sockets.js";

@@ -15,8 +15,8 @@ import {
   clusterId,
   ensureKafkaArtifacts,
   type KafkaOptions,
-  type TopicSpec,
 } from "./kafka.js";
+import type { TopicSpec } from "./topics.js";
 import { freePort, isAlive, startDaemon, terminate } from "./proc.js";
 import { track, untrack } from "./registry.js";
 import { createReplicatedTopics } from "./replicated-topics.js";

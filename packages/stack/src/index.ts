@@ -8,8 +8,8 @@ export {
   type KafkaHandle,
   type KafkaOptions,
   type StackProgress,
-  type TopicSpec,
 } from "./kafka.js";
+export { DEFAULT_RETENTION_HOURS, retentionMsFromEnv, type TopicSpec } from "./topics.js";
 export { freePort, isAlive } from "./proc.js";
 export { createReplicatedTopics, type ReplicationOptions } from "./replicated-topics.js";
 export {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { QuantCoreError, createLogger, waitFor } from "@quantcore/runtime";
 import { defaultCacheDir, defaultWorkDir } from "./paths.js";
+import { topicConfig, type TopicSpec } from "./topics.js";
 import { aptInstall, freePort, hasCommand, runAsync, startDaemon, terminate, waitUntilReady } from "./proc.js";
 import { track, untrack } from "./registry.js";
 
@@ -243,11 +244,6 @@ export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<Kafk
 /** How long topic creation and its partition leaders may take (generous: a loaded 2-core machine). */
 const TOPIC_READY_TIMEOUT_MS = 120_000;
 
-export interface TopicSpec {
-  name: string;
-  partitions: number;
-}
-
 /** Creates missing topics (idempotent) and waits until every partition has a leader. */
 export async function createTopics(brokers: string[], topics: TopicSpec[]): Promise<void> {
   if (topics.length === 0) return;
@@ -261,7 +257,12 @@ export async function createTopics(brokers: string[], topics: TopicSpec[]): Prom
         waitForLeaders: true,
         // The broker's own deadline for the creation (kafkajs's default 5 s is short on a loaded machine).
         timeout: TOPIC_READY_TIMEOUT_MS,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: topicConfig(t),
+        })),
       });
     }
     await waitFor(

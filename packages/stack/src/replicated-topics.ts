@@ -3,7 +3,7 @@
 // knows every leader.
 import { Kafka, logLevel } from "kafkajs";
 import { waitFor } from "@quantcore/runtime";
-import type { TopicSpec } from "./kafka.js";
+import { topicConfig, type TopicSpec } from "./topics.js";
 
 /** What topic creation needs of the cluster's options. */
 export interface ReplicationOptions {
@@ -33,7 +33,7 @@ export async function createReplicatedTopics(
           topic: t.name,
           numPartitions: t.partitions,
           replicationFactor: o.replicationFactor,
-          configEntries: [{ name: "min.insync.replicas", value: String(o.minInsyncReplicas) }],
+          configEntries: [{ name: "min.insync.replicas", value: String(o.minInsyncReplicas) }, ...topicConfig(t)],
         })),
       });
     }

@@ -6,8 +6,8 @@ import {
   startKafka,
   type KafkaHandle,
   type KafkaOptions,
-  type TopicSpec,
 } from "./kafka.js";
+import { retentionMsFromEnv, type TopicSpec } from "./topics.js";
 import { startRedis, type RedisHandle } from "./redis.js";
 import { reapOrphans } from "./registry.js";
 
@@ -20,6 +20,7 @@ export interface StackOptions extends KafkaOptions {
 export const DEFAULT_STACK_OPTIONS: Readonly<StackOptions> = Object.freeze({
   ...DEFAULT_KAFKA_OPTIONS,
   topics: [
+    // retention.ms from KAFKA_RETENTION_HOURS when the stack starts (startStack).
     { name: "order_book", partitions: 30 },
     { name: "order_book.dlq", partitions: 3 },
   ],
@@ -40,6 +41,10 @@ export interface StackHandle {
 /** Starts Kafka (KRaft) and Redis side by side on free ports and creates the topics. */
 export async function startStack(opts: Partial<StackOptions> = {}): Promise<StackHandle> {
   const o = { ...DEFAULT_STACK_OPTIONS, ...opts };
+  if (!opts.topics) {
+    const retentionMs = retentionMsFromEnv();
+    o.topics = o.topics.map((t) => (t.name === "order_book" ? { ...t, retentionMs } : t));
+  }
   reapOrphans();
   // Side by side; neither blocks the event loop the other's readiness wait runs on.
   const [k, r] = await Promise.allSettled([

@@ -27,6 +27,10 @@ export interface TimeChartProps {
   /** Stack the series (in the given order, first at the bottom) as filled areas. */
   stacked?: boolean;
   testId?: string;
+  /** Time axis labels (HH:MM:SS UTC by default). */
+  timeFormat?: (ms: number) => string;
+  /** Vertical lines at given times (e.g. a handover, a cursor), labelled at the top. */
+  markers?: { t: number; label: string; colour: string; testId?: string }[];
 }
 
 const PAD = { left: 64, right: 64, top: 8, bottom: 22 };
@@ -123,7 +127,7 @@ export function TimeChart(p: TimeChartProps) {
           ))}
         {timeTicks.map((t) => (
           <text key={t} x={x(t)} y={height - 6} fill={AXIS} fontSize={10} textAnchor="middle">
-            {utcTime(t)}
+            {(p.timeFormat ?? utcTime)(t)}
           </text>
         ))}
         {p.stacked
@@ -140,6 +144,16 @@ export function TimeChart(p: TimeChartProps) {
                 strokeDasharray={s.dash}
               />
             ))}
+        {p.markers
+          ?.filter((m) => m.t >= startMs && m.t <= p.endMs)
+          .map((m) => (
+            <g key={m.label} data-testid={m.testId} data-t={m.t}>
+              <line x1={x(m.t)} x2={x(m.t)} y1={pad.top} y2={pad.top + plotH} stroke={m.colour} strokeDasharray="3 2" />
+              <text x={x(m.t) + 3} y={pad.top + 9} fill={m.colour} fontSize={10}>
+                {m.label}
+              </text>
+            </g>
+          ))}
       </svg>
     </div>
   );

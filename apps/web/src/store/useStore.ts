@@ -1,13 +1,12 @@
 "use client";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { Topic } from "./notify";
-import type { PipelineStore } from "./pipelineStore";
+import type { Notifier, Topic } from "./notify";
 
 /**
  * Re-renders the caller when the topic notifies (at most at the topic's budget); returns the
  * topic's version and the wall clock of that notification (the render's "now").
  */
-export function useTopic(store: PipelineStore, topic: Topic): { version: number; nowMs: number } {
+export function useTopic(store: { notifier: Notifier }, topic: Topic): { version: number; nowMs: number } {
   const version = useSyncExternalStore(
     (cb) => store.notifier.subscribe(topic, cb),
     () => store.notifier.version(topic),
