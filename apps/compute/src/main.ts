@@ -5,6 +5,7 @@ import {
   createComputeService,
   createReplayWorker,
 } from "@quantcore/compute";
+import { setPriority } from "node:os";
 import { EnvReader, createLogger, serveOps, stopOnSignals } from "@quantcore/runtime";
 
 // COMPUTE_MODE=live (default): the consumer group writing the live state. COMPUTE_MODE=replay: the
@@ -60,7 +61,14 @@ if (mode === "replay") {
       }),
     },
   };
+  // Replays are background work: the live path (ingest, compute, gateway on the same host) wins the CPU.
+  const nice = env.int("REPLAY_WORKER_NICE", 10, { min: 0, max: 19 });
   env.done();
+  try {
+    setPriority(nice);
+  } catch (err) {
+    log.warn("could not lower the replay worker's CPU priority", { nice, err: String(err) });
+  }
   const worker = createReplayWorker(options);
   const ops = await serve(worker);
   await worker.start();
