@@ -139,6 +139,7 @@ export function routes(deps: ServiceDeps) {
             ...travel,
             symbols,
             allowBatches: req.allowBatches,
+            binary,
             keepaliveMs,
             signal: ctx.signal,
           });

@@ -3,7 +3,6 @@ import { create } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import {
   KeepaliveSchema,
-  MarketUpdateBatchSchema,
   ReplayHandoverSchema,
   StreamMarketUpdatesResponseSchema,
   SymbolPositionSchema,
@@ -11,6 +10,7 @@ import {
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { QuantCoreError, createLogger, nowUs, timeTravelKeys, type TimeTravelRequest } from "@quantcore/runtime";
+import { SharedUpdate, responsesOf } from "../encoding.js";
 import { parseSessionEntry } from "./entries.js";
 import { distinctSymbolRuns, type HandoverPositions } from "./handover.js";
 import type { TimeTravelParams } from "./request.js";
@@ -47,6 +47,8 @@ export const DEFAULT_TIME_TRAVEL_GATEWAY_OPTIONS: Readonly<TimeTravelGatewayOpti
 export interface ReplayStreamParams extends TimeTravelParams {
   symbols: string[];
   allowBatches: boolean;
+  /** The client reads protobuf (gRPC, binary Connect): updates go out pre-encoded, as live ones do. */
+  binary: boolean;
   keepaliveMs: number;
   signal: AbortSignal;
 }
@@ -213,11 +215,15 @@ export class TimeTravelSessions implements ReplaySource {
           const sendUs = nowUs();
           for (const u of updates) if (u.timestamps) u.timestamps.gatewaySendUs = sendUs;
           const groups = p.allowBatches ? distinctSymbolRuns(updates) : updates.map((u) => [u]);
-          for (const g of groups) {
-            yield g.length === 1
-              ? respond({ case: "update", value: g[0]! })
-              : respond({ case: "batch", value: create(MarketUpdateBatchSchema, { updates: g }) });
-          }
+          // Each group holds a symbol at most once: one batch when allowed. Binary clients get the
+          // fan-out's pre-encoded bytes (the hand-written encoder) instead of a generic encoding per message.
+          for (const g of groups)
+            for (const r of responsesOf(
+              g.map((u) => new SharedUpdate(u)),
+              p.allowBatches,
+              p.binary,
+            ))
+              yield r;
           lastSentAtMs = Date.now();
         }
         if (end && endMessage) {
