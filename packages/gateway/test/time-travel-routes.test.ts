@@ -137,6 +137,7 @@ for (const [codec, binary] of [
             replaySpeed: 4,
             symbols: ["BTCUSDT", "ETHUSDT"],
             allowBatches: false,
+            binary,
             keepaliveMs: DEFAULT_GATEWAY_OPTIONS.keepaliveIntervalMs,
             signal: undefined,
           });
