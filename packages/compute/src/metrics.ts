@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ComputeStats } from "./stats.js";
+import type { TimeTravelStats } from "./time-travel/pool.js";
 
 const COUNTERS = [
   ["records", "Kafka records received", (s: ComputeStats) => s.records],
@@ -69,16 +70,7 @@ export function createComputeMetrics(
 /** Prometheus metrics of the replay worker: its counters, read at scrape time. */
 export function createReplayWorkerMetrics(
   stats: () => Record<string, number>,
-  timeTravel?: () => {
-    active: number;
-    started: number;
-    completed: number;
-    rejected: number;
-    abandoned: number;
-    badRequests: number;
-    records: number;
-    updates: number;
-  },
+  timeTravel?: () => TimeTravelStats,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

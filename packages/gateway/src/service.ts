@@ -135,7 +135,7 @@ export function routes(deps: ServiceDeps) {
         // replayed (book epoch, update id) of each symbol.
         stream.attach();
         try {
-          const end = yield* deps.timeTravel.replay({
+          const positions = yield* deps.timeTravel.replay({
             ...travel,
             symbols,
             allowBatches: req.allowBatches,
@@ -143,9 +143,6 @@ export function routes(deps: ServiceDeps) {
             keepaliveMs,
             signal: ctx.signal,
           });
-          const positions = new Map(
-            [...end].map(([symbol, p]) => [symbol, { bookEpoch: p.epoch, updateId: p.updateId }]),
-          );
           yield* stream.messages(ctx.signal, { from: "positions", positions });
         } finally {
           stream.detach();

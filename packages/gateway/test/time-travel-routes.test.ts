@@ -45,9 +45,9 @@ class FakeReplay implements ReplaySource {
   async *replay(p: ReplayStreamParams): AsyncGenerator<StreamMarketUpdatesResponse, HandoverPositions> {
     this.params = p;
     if (this.failWith) throw this.failWith;
-    const positions = new Map<string, { epoch: bigint; updateId: bigint }>();
+    const positions = new Map<string, { bookEpoch: bigint; updateId: bigint }>();
     for (const u of this.replayed) {
-      positions.set(u.symbol, { epoch: u.bookEpoch, updateId: u.updateId });
+      positions.set(u.symbol, { bookEpoch: u.bookEpoch, updateId: u.updateId });
       yield respond({ case: "update", value: u });
     }
     await this.released;

@@ -10,8 +10,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { QuantCoreError, createLogger, waitFor } from "@quantcore/runtime";
 import {
   DEFAULT_KAFKA_OPTIONS,
-  KAFKA_JVM_PERFORMANCE_OPTS,
   LOG4J,
+  brokerJavaArgs,
   clusterId,
   ensureKafkaArtifacts,
   type KafkaOptions,
@@ -156,18 +156,7 @@ export async function startKafkaCluster(opts: Partial<ClusterOptions> = {}): Pro
     proxied: n.proxied,
   }));
   const launch = (n: NodeSpec): number => {
-    const pid = startDaemon(
-      "java",
-      [
-        `-Xmx${o.heapMb}m`,
-        `-Xms${Math.min(256, o.heapMb)}m`,
-        ...KAFKA_JVM_PERFORMANCE_OPTS,
-        ...java,
-        "kafka.Kafka",
-        n.props,
-      ],
-      n.logFile,
-    );
+    const pid = startDaemon("java", brokerJavaArgs(o.heapMb, java, n.props), n.logFile);
     track({ pid, kind: "kafka", match: "kafka.Kafka" });
     return pid;
   };

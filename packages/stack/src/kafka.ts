@@ -133,7 +133,7 @@ export function clusterId(): string {
  * The JVM flags Kafka's own launcher (bin/kafka-run-class.sh, KAFKA_JVM_PERFORMANCE_OPTS) starts a
  * broker with: G1 aiming at 20 ms pauses rather than its 200 ms default.
  */
-export const KAFKA_JVM_PERFORMANCE_OPTS: readonly string[] = [
+const KAFKA_JVM_PERFORMANCE_OPTS: readonly string[] = [
   "-server",
   "-XX:+UseG1GC",
   "-XX:MaxGCPauseMillis=20",
@@ -141,6 +141,18 @@ export const KAFKA_JVM_PERFORMANCE_OPTS: readonly string[] = [
   "-XX:+ExplicitGCInvokesConcurrent",
   "-Djava.awt.headless=true",
 ];
+
+/** A broker's java arguments: heap, the launcher's flags, classpath and log config (`java`), its properties file. */
+export function brokerJavaArgs(heapMb: number, java: readonly string[], propsFile: string): string[] {
+  return [
+    `-Xmx${heapMb}m`,
+    `-Xms${Math.min(256, heapMb)}m`,
+    ...KAFKA_JVM_PERFORMANCE_OPTS,
+    ...java,
+    "kafka.Kafka",
+    propsFile,
+  ];
+}
 
 export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<KafkaHandle> {
   const o = { ...DEFAULT_KAFKA_OPTIONS, ...opts };
@@ -189,18 +201,7 @@ export async function startKafka(opts: Partial<KafkaOptions> = {}): Promise<Kafk
   if (fmt.code !== 0) throw new QuantCoreError("internal", `kafka storage format failed: ${fmt.output.slice(-2000)}`);
 
   const logFile = path.join(logDir, `kafka-${port}.log`);
-  const pid = startDaemon(
-    "java",
-    [
-      `-Xmx${o.heapMb}m`,
-      `-Xms${Math.min(256, o.heapMb)}m`,
-      ...KAFKA_JVM_PERFORMANCE_OPTS,
-      ...java,
-      "kafka.Kafka",
-      props,
-    ],
-    logFile,
-  );
+  const pid = startDaemon("java", brokerJavaArgs(o.heapMb, java, props), logFile);
   track({ pid, kind: "kafka", match: "kafka.Kafka" });
   const brokers = [`127.0.0.1:${port}`];
   const stop = async () => {

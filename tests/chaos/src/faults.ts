@@ -6,8 +6,9 @@ import { Redis } from "ioredis";
 import kafkajs from "kafkajs";
 import { partitionFor, shardSymbols } from "@quantcore/ingest";
 import { sleep, waitFor } from "@quantcore/runtime";
+import { isAlive } from "@quantcore/stack";
 import type { FaultKind, Proof } from "./history.js";
-import { isAlive, procState, shardIdOf, type Topology } from "./topology.js";
+import { procState, shardIdOf, type Topology } from "./topology.js";
 
 const { Kafka, logLevel } = kafkajs;
 

@@ -7,7 +7,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { TOP30_USDT } from "@quantcore/ingest";
 import { waitFor } from "@quantcore/runtime";
-import { freePort, startKafkaCluster, startRedis, type ClusterHandle, type RedisHandle } from "@quantcore/stack";
+import {
+  freePort,
+  isAlive,
+  startKafkaCluster,
+  startRedis,
+  type ClusterHandle,
+  type RedisHandle,
+} from "@quantcore/stack";
 import {
   appCommand,
   buildApps,
@@ -281,15 +288,6 @@ async function build(s: TopologySettings, started: Started): Promise<Topology> {
     },
   };
   return t;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** SHARD_ID of a running shard process (from its environment). */

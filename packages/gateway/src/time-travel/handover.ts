@@ -2,7 +2,7 @@
  * Per symbol, the last replayed (book epoch, update id): the live phase starts past it
  * (ClientStream's `positions` start drops live updates at or below it, in (epoch, id) order).
  */
-export type HandoverPositions = ReadonlyMap<string, { epoch: bigint; updateId: bigint }>;
+export type HandoverPositions = ReadonlyMap<string, { bookEpoch: bigint; updateId: bigint }>;
 
 /**
  * Splits updates, in order, into consecutive runs in which every symbol appears at most once

@@ -190,7 +190,7 @@ export class TimeTravelSessions implements ReplaySource {
             throw new QuantCoreError(e.rejected.code, `time travel: ${e.rejected.message}`, { retriable: false });
           } else if (e.type === "end") {
             const positions = new Map(
-              e.end.positions.map((x) => [x.symbol, { epoch: BigInt(x.epoch), updateId: BigInt(x.updateId) }]),
+              e.end.positions.map((x) => [x.symbol, { bookEpoch: BigInt(x.epoch), updateId: BigInt(x.updateId) }]),
             );
             end = positions;
             endMessage = respond({
