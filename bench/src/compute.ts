@@ -5,11 +5,11 @@
 import { randomUUID } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
+import { logLevel } from "kafkajs";
 import { createComputeService } from "@quantcore/compute";
 import { TOP30_USDT } from "@quantcore/ingest";
 import { BookUpdateKind, MarketUpdateSchema, encodeBookUpdate } from "@quantcore/proto";
-import { EnvReader, nowUs, waitFor } from "@quantcore/runtime";
+import { EnvReader, nowUs, waitFor, createKafka } from "@quantcore/runtime";
 import { createTopics, startStack } from "@quantcore/stack";
 import { summarize, writeResults } from "./report.js";
 
@@ -21,7 +21,7 @@ const stack = await startStack({ topics: [] });
 const brokers = stack.kafka!.brokers;
 const topic = `ob_bench_${randomUUID().slice(0, 8)}`;
 await createTopics(brokers, [{ name: topic, partitions: 30 }]);
-const kafka = new Kafka({ clientId: "bench", brokers, logLevel: logLevel.WARN });
+const kafka = createKafka({ clientId: "bench", brokers, logLevel: logLevel.WARN });
 const producer = kafka.producer();
 await producer.connect();
 

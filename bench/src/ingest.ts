@@ -15,9 +15,9 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Kafka, logLevel, type ProducerConfig } from "kafkajs";
+import { logLevel, type ProducerConfig } from "kafkajs";
 import { TOP30_USDT, createIngestService, type IngestService, type IngestStats } from "@quantcore/ingest";
-import { EnvReader, sleep, waitFor } from "@quantcore/runtime";
+import { EnvReader, sleep, waitFor, createKafka } from "@quantcore/runtime";
 import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import type { SimMessage, SimSample } from "./ingest-sim.js";
 import { gc, memoryRows, soak } from "./ingest-soak.js";
@@ -106,7 +106,7 @@ async function run(): Promise<void> {
   // The shard's own Kafka client (same settings as the default one), with its producer's
   // request events counted: produce requests/s, records per request, round trip (1 ms resolution).
   const produce = { requests: 0, record: false, durations: [] as number[] };
-  const kafka = new Kafka({ clientId: "quantcore-ingest-0", brokers, logLevel: logLevel.WARN });
+  const kafka = createKafka({ clientId: "quantcore-ingest-0", brokers, logLevel: logLevel.WARN });
   const makeProducer = kafka.producer.bind(kafka);
   kafka.producer = (config?: ProducerConfig) => {
     const p = makeProducer(config);
@@ -209,7 +209,7 @@ async function run(): Promise<void> {
   ingestStopped = true;
   await svc.stop();
   const final: IngestStats = svc.stats();
-  const admin = new Kafka({ clientId: "bench-ingest", brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = createKafka({ clientId: "bench-ingest", brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();

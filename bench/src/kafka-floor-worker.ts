@@ -8,7 +8,7 @@
 // the floor for ingest's and compute's CPU per update). Driven over IPC.
 import { Kafka, logLevel } from "kafkajs";
 import { DEFAULT_COMPUTE_OPTIONS } from "@quantcore/compute";
-import { EnvReader, noDelaySocketFactory, nowUs, sleep } from "@quantcore/runtime";
+import { EnvReader, fixKafkajsIdleTimer, noDelaySocketFactory, nowUs, sleep } from "@quantcore/runtime";
 import { summarize, type Summary } from "./report.js";
 
 export type FromFloor =
@@ -34,6 +34,8 @@ const recordBytes = env.int("FLOOR_RECORD_BYTES", 800, { min: 9 });
 const tickMs = env.int("FLOOR_TICK_MS", 10, { min: 1 });
 const producers = env.int("FLOOR_PRODUCERS", 1, { min: 1 });
 const producerIndex = env.int("FLOOR_PRODUCER_INDEX", 0, { min: 0, max: producers - 1 });
+// Consumers of one group in the consumer process (each has its own fetch in flight).
+const consumers = env.int("FLOOR_CONSUMERS", 1, { min: 1, max: 30 });
 // The services' sockets (false = kafkajs's own, Nagle on: to show what that costs).
 const noDelay = env.oneOf("FLOOR_NO_DELAY", ["true", "false"] as const, "true") === "true";
 // The client library: kafkajs (the pipeline's) or @platformatic/kafka (the alternative, measured).
@@ -53,6 +55,8 @@ interface FloorProducer {
 /** Starts consuming the topic from the beginning; resolves once the group is joined. */
 type FloorConsume = (onValues: (values: Buffer[]) => void) => Promise<void>;
 
+// As the services: without it every kafkajs connection spins a 1 ms timer (runtime/kafka-client.ts).
+fixKafkajsIdleTimer();
 const kafka = new Kafka({
   clientId: `bench-floor-${role}`,
   brokers,
@@ -85,21 +89,24 @@ async function platformaticProducer(): Promise<FloorProducer> {
 }
 
 const kafkajsConsume: FloorConsume = async (onValues) => {
-  const consumer = kafka.consumer({
-    groupId: `${topic}-floor`,
-    maxWaitTimeInMs: DEFAULT_COMPUTE_OPTIONS.maxWaitTimeInMs,
-    minBytes: 1,
+  const joins = Array.from({ length: consumers }, async () => {
+    const consumer = kafka.consumer({
+      groupId: `${topic}-floor`,
+      maxWaitTimeInMs: DEFAULT_COMPUTE_OPTIONS.maxWaitTimeInMs,
+      minBytes: 1,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    // No commits, as compute, which commits on its own timer rather than after each batch: kafkajs's
+    // auto-commit sends a commit after every batch, and the next fetch waits for it.
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => onValues(batch.messages.flatMap((m) => (m.value ? [m.value] : []))),
+    });
+    await joined;
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  // No commits, as compute, which commits on its own timer rather than after each batch: kafkajs's
-  // auto-commit sends a commit after every batch, and the next fetch waits for it.
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => onValues(batch.messages.flatMap((m) => (m.value ? [m.value] : []))),
-  });
-  await joined;
+  await Promise.all(joins);
 };
 
 const platformaticConsume: FloorConsume = async (onValues) => {

@@ -1,8 +1,8 @@
 // Kafka counters of the load bench, read from outside the pipeline with the admin API:
 // records produced (the topic's end offsets) and records consumed by a group (its committed
 // offsets; compute commits acknowledged progress every 500 ms), hence the group's lag.
-import { Kafka, logLevel, type Admin } from "kafkajs";
-import { QuantCoreError } from "@quantcore/runtime";
+import { logLevel, type Admin } from "kafkajs";
+import { QuantCoreError, createKafka } from "@quantcore/runtime";
 
 export interface Offsets {
   /** Sum over partitions of the end offset (high watermark). */
@@ -17,7 +17,7 @@ export class KafkaCounters {
   private readonly admin: Admin;
 
   constructor(brokers: string[]) {
-    this.admin = new Kafka({ clientId: "bench-load-admin", brokers, logLevel: logLevel.NOTHING }).admin();
+    this.admin = createKafka({ clientId: "bench-load-admin", brokers, logLevel: logLevel.NOTHING }).admin();
   }
 
   async connect(): Promise<void> {

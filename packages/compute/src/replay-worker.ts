@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
+import { logLevel } from "kafkajs";
 import {
   QuantCoreError,
   createLogger,
@@ -11,6 +11,7 @@ import {
   retry,
   settlesWithin,
   type ReplayJobRecord,
+  createKafka,
 } from "@quantcore/runtime";
 import type { Registry } from "prom-client";
 import { createReplayWorkerMetrics } from "./metrics.js";
@@ -222,7 +223,7 @@ export function createReplayWorker(partial: Partial<ReplayWorkerOptions> = {}): 
 
   const cleanOnce = async () => {
     const now = Date.now();
-    const kafka = new Kafka({
+    const kafka = createKafka({
       clientId: "quantcore-replay-cleanup",
       brokers: o.kafkaBrokers,
       logLevel: logLevel.NOTHING,

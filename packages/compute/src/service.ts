@@ -1,14 +1,14 @@
-import { Kafka, logLevel, type Consumer, type EachBatchPayload } from "kafkajs";
+import { logLevel, type Kafka, type Consumer, type EachBatchPayload } from "kafkajs";
 import type { Registry } from "prom-client";
 import { decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
 import {
   QuantCoreError,
   createLogger,
-  noDelaySocketFactory,
   nowUs,
   retry,
   settlesWithin,
   type ComputeHeartbeat,
+  createKafka,
 } from "@quantcore/runtime";
 import { StateFlusher, type FetchedBatch } from "./flusher.js";
 import { LagProbe } from "./lag.js";
@@ -44,11 +44,10 @@ export function createComputeService(
   const opts: ComputeOptions = { ...DEFAULT_COMPUTE_OPTIONS, ...partial };
   const kafka =
     deps.kafka ??
-    new Kafka({
+    createKafka({
       clientId: opts.kafkaClientId,
       brokers: opts.kafkaBrokers,
       logLevel: logLevel.WARN,
-      socketFactory: noDelaySocketFactory,
     });
   const writer = new RedisStateWriter(opts.redisUrl, opts.redisNamespace);
   const engine = new SignalEngine(opts);

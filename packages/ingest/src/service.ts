@@ -1,7 +1,7 @@
-import { Kafka, logLevel, type Producer } from "kafkajs";
+import { logLevel, type Kafka, type Producer } from "kafkajs";
 import type { Registry } from "prom-client";
 import { BookSync, parseDepthSnapshot, parseStreamFrame, type DepthDiff, type PartialDepth } from "@quantcore/core";
-import { createLogger, noDelaySocketFactory, nowUs, QuantCoreError, settlesWithin } from "@quantcore/runtime";
+import { createLogger, nowUs, QuantCoreError, settlesWithin, createKafka } from "@quantcore/runtime";
 import { StreamConnection } from "./connection.js";
 import { ConnectionRotation } from "./rotation.js";
 import { RollingWindowLimit } from "./limits.js";
@@ -49,11 +49,10 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
 
   const kafka =
     deps.kafka ??
-    new Kafka({
+    createKafka({
       clientId: `${opts.kafkaClientId}-${opts.shardId}`,
       brokers: opts.kafkaBrokers,
       logLevel: logLevel.WARN,
-      socketFactory: noDelaySocketFactory,
       requestTimeout: opts.kafkaRequestTimeoutMs,
     });
   let producer: Producer | undefined;

@@ -46,5 +46,6 @@ export {
 export { SchemaError, checkValue, parseJson, s, type Infer, type Schema } from "./schema.js";
 export { stopOnSignals } from "./lifecycle.js";
 export { noDelaySocketFactory } from "./sockets.js";
+export { createKafka, fixKafkajsIdleTimer } from "./kafka-client.js";
 export { serveOps, type OpsServer, type OpsServerOptions } from "./ops.js";
 export { TOP30_USDT } from "./universe.js";

@@ -13,10 +13,10 @@ import {
   BookUpdateKind,
   type MarketUpdate,
 } from "@quantcore/proto";
-import { EnvReader, sleep, waitFor } from "@quantcore/runtime";
+import { EnvReader, sleep, waitFor, createKafka } from "@quantcore/runtime";
 import { HistoryWriter } from "./history.js";
 
-const { Kafka, logLevel } = kafkajs;
+const { logLevel } = kafkajs;
 
 export type ToObserver = { kind: "progress" } | { kind: "drain" };
 export type FromObserver =
@@ -102,7 +102,7 @@ async function streamLoop(name: string, baseUrl: string): Promise<void> {
 
 /** Reads the topic from the start with its own group; every record becomes a "kafka" event. */
 async function kafkaReader() {
-  const kafka = new Kafka({ clientId: "chaos-observer", brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: "chaos-observer", brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `chaos-observer-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
   const positions = new Map<number, bigint>();
   await consumer.connect();

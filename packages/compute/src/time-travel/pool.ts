@@ -1,9 +1,8 @@
 import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
+import { logLevel, type Kafka } from "kafkajs";
 import {
   QuantCoreError,
   createLogger,
-  noDelaySocketFactory,
   parseJson,
   settlesWithin,
   sleep,
@@ -11,6 +10,7 @@ import {
   timeTravelRequestSchema,
   type TimeTravelRejected,
   type TimeTravelRequest,
+  createKafka,
 } from "@quantcore/runtime";
 import type { ComputeOptions } from "../options.js";
 import type { TimeTravelOptions } from "./options.js";
@@ -74,11 +74,10 @@ export class TimeTravelPool {
     this.redis = new Redis(d.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     this.blocking = new Redis(d.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
     for (const r of [this.redis, this.blocking]) r.on("error", () => {}); // reported through failed calls
-    this.kafka = new Kafka({
+    this.kafka = createKafka({
       clientId: "quantcore-time-travel",
       brokers: d.kafkaBrokers,
       logLevel: logLevel.NOTHING,
-      socketFactory: noDelaySocketFactory,
     });
   }
 
