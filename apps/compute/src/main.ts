@@ -55,6 +55,11 @@ if (mode === "replay") {
         DEFAULT_TIME_TRAVEL_OPTIONS.maxRecordsPerSecond,
         { min: 1 },
       ),
+      maxTotalRecordsPerSecond: env.int(
+        "TIME_TRAVEL_MAX_TOTAL_RECORDS_PER_SECOND",
+        DEFAULT_TIME_TRAVEL_OPTIONS.maxTotalRecordsPerSecond,
+        { min: 1 },
+      ),
       warmupMs: env.int("TIME_TRAVEL_WARMUP_MS", DEFAULT_TIME_TRAVEL_OPTIONS.warmupMs, { min: 0 }),
       sessionTimeoutMs: env.int("TIME_TRAVEL_SESSION_TIMEOUT_MS", DEFAULT_TIME_TRAVEL_OPTIONS.sessionTimeoutMs, {
         min: 1000,

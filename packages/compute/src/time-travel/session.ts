@@ -14,12 +14,15 @@ import type { ComputeOptions } from "../options.js";
 import { deleteGroup } from "../kafka-groups.js";
 import { SignalEngine, isNewer } from "../signals.js";
 import { planRead, type PartitionRange } from "./plan.js";
+import type { RateBudget } from "./budget.js";
 import type { TimeTravelOptions } from "./options.js";
 import { SessionStreamWriter } from "./stream-writer.js";
 
 const log = createLogger("compute.time-travel");
 /** Entries buffered before a write to the session stream. */
 const CHUNK_ENTRIES = 200;
+/** Records reserved at a time from the worker's total budget. */
+const BUDGET_CHUNK = 100;
 
 export interface SessionDeps {
   kafka: Kafka;
@@ -27,6 +30,8 @@ export interface SessionDeps {
   namespace: string;
   topic: string;
   options: TimeTravelOptions;
+  /** The worker's records/s shared by all its sessions. */
+  budget: RateBudget;
   /** Compute's own signal settings: the replayed signals are the live ones. */
   signals: Pick<ComputeOptions, "signals" | "ofiWindowsMs" | "ofiMaxEvents">;
   signal: AbortSignal;
@@ -85,8 +90,15 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
   });
   if (left.size === 0) finish();
 
-  /** Holds the replay to `replaySpeed` (ingest receive time deltas) and to the records/s cap. */
+  /** Holds the replay to `replaySpeed` (ingest receive time deltas), to the records/s cap and to the worker's budget. */
   const waitForTurn = async (recordUs: number) => {
+    if (rate.records % BUDGET_CHUNK === 0) {
+      const waitMs = deps.budget.reserve(BUDGET_CHUNK);
+      if (waitMs >= 1) {
+        await out.flush();
+        await out.pause(waitMs);
+      }
+    }
     rate.records++;
     if (rate.records % 500 === 0) {
       const dueMs = rate.startedMs + (rate.records * 1000) / o.maxRecordsPerSecond;
@@ -117,7 +129,11 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
     const at = positions.get(rec.symbol);
     if (at && !isNewer(epoch, rec.updateId, at.epoch, at.updateId)) return; // a re-sent record
     const u = engine.toUpdate(rec, ofi, nowUs());
-    if (u.timestamps) u.timestamps.computePublishUs = nowUs();
+    if (u.timestamps) {
+      u.timestamps.computePublishUs = nowUs();
+      // A placeholder the gateway overwrites in place with its send time (it relays the bytes, never decodes them).
+      u.timestamps.gatewaySendUs = u.timestamps.computePublishUs;
+    }
     out.add("update", Buffer.from(encodeMarketUpdate(u)));
     positions.set(rec.symbol, { epoch, updateId: rec.updateId });
     replayedUntilUs = Math.max(replayedUntilUs, rec.ingestReceiveTimeUs);
