@@ -4,8 +4,8 @@ import {
   DEFAULT_TIME_TRAVEL_OPTIONS,
   createComputeService,
   createReplayWorker,
+  setProcessNice,
 } from "@quantcore/compute";
-import { setPriority } from "node:os";
 import { EnvReader, createLogger, serveOps, stopOnSignals } from "@quantcore/runtime";
 
 // COMPUTE_MODE=live (default): the consumer group writing the live state. COMPUTE_MODE=replay: the
@@ -70,7 +70,8 @@ if (mode === "replay") {
   const nice = env.int("REPLAY_WORKER_NICE", 10, { min: 0, max: 19 });
   env.done();
   try {
-    setPriority(nice);
+    // Every thread: V8's GC threads and libuv's pool too (os.setPriority alone reaches the main thread only).
+    setProcessNice(nice);
   } catch (err) {
     log.warn("could not lower the replay worker's CPU priority", { nice, err: String(err) });
   }
