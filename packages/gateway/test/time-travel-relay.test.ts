@@ -12,7 +12,13 @@ import {
   type MarketUpdate,
 } from "@quantcore/proto";
 import { QuantCoreError } from "@quantcore/runtime";
-import { replayFrames, replayMessages, replayResponses, stampReplayed } from "../src/time-travel/relay.js";
+import {
+  replayFrames,
+  replayMessages,
+  replayResponses,
+  splitUpdates,
+  stampReplayed,
+} from "../src/time-travel/relay.js";
 
 const SEND_US = 1_800_000_000_123_456;
 
@@ -118,4 +124,29 @@ test("frames: every message enveloped back to back, byte-identical to protobuf-e
   const many = Array.from({ length: 30 }, (_, i) => update(`S${i}USDT`, BigInt(i + 1), hops));
   const frames = replayFrames(replayMessages(stamped(many), true));
   assert.ok(frames.equals(envelope(toBinary(StreamMarketUpdatesResponseSchema, expectedResponse(many)))));
+});
+
+test("an `updates` entry (a MarketUpdateBatch's bytes) splits into its updates' bytes, in order; malformed is internal", () => {
+  // The first with the worker's placeholder send time (stamped in place), the others without.
+  const us = [
+    update("BTCUSDT", 1n, { ...hops, gatewaySendUs: 5 }),
+    update("BTCUSDT", 2n, hops),
+    update("ETHUSDT", 1n, undefined),
+  ];
+  const batch = Buffer.from(toBinary(MarketUpdateBatchSchema, create(MarketUpdateBatchSchema, { updates: us })));
+  const parts = splitUpdates(batch, "k");
+  assert.deepEqual(
+    parts.map((p) => Buffer.from(p).toString("hex")),
+    us.map((u) => Buffer.from(encodeMarketUpdate(u)).toString("hex")),
+  );
+  // Views of the entry: stamping one in place leaves its neighbours intact.
+  assert.equal(stampReplayed(parts[0]!, SEND_US, "k").bytes, parts[0]);
+  assert.deepEqual(fromBinary(MarketUpdateSchema, parts[1]!), us[1]);
+  assert.equal(fromBinary(MarketUpdateSchema, parts[0]!).timestamps?.gatewaySendUs, SEND_US);
+  assert.deepEqual(splitUpdates(Buffer.alloc(0), "k"), []);
+  for (const bad of [batch.subarray(0, batch.length - 2), Buffer.from([0x12, 0x00])])
+    assert.throws(
+      () => splitUpdates(bad, "qc:tt:x"),
+      (err: unknown) => err instanceof QuantCoreError && /qc:tt:x: updates entry does not parse/.test(err.message),
+    );
 });

@@ -59,6 +59,8 @@ test("session protocol: every entry type parses; malformed entries are errors na
   const e = parseSessionEntry(fields("update", encodeMarketUpdate(u)), "k");
   // Relayed as the worker's bytes, not decoded.
   assert.ok(e.type === "update" && Buffer.from(encodeMarketUpdate(u)).equals(e.bytes));
+  const several = parseSessionEntry(fields("updates", Buffer.from([0x0a, 0x00])), "k");
+  assert.ok(several.type === "updates" && several.bytes.equals(Buffer.from([0x0a, 0x00])));
   const r = parseSessionEntry(
     fields("rejected", JSON.stringify({ code: "failed_precondition", message: "too old" })),
     "k",

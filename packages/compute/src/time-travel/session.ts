@@ -19,8 +19,8 @@ import type { TimeTravelOptions } from "./options.js";
 import { SessionStreamWriter } from "./stream-writer.js";
 
 const log = createLogger("compute.time-travel");
-/** Entries buffered before a write to the session stream. */
-const CHUNK_ENTRIES = 200;
+/** Updates buffered before a write to the session stream (4 `updates` entries). */
+const CHUNK_UPDATES = 256;
 /** Records reserved at a time from the worker's total budget. */
 const BUDGET_CHUNK = 100;
 /**
@@ -140,7 +140,7 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
       // A placeholder the gateway overwrites in place with its send time (it relays the bytes, never decodes them).
       u.timestamps.gatewaySendUs = u.timestamps.computePublishUs;
     }
-    out.add("update", Buffer.from(encodeMarketUpdate(u)));
+    out.addUpdate(encodeMarketUpdate(u));
     positions.set(rec.symbol, { epoch, updateId: rec.updateId });
     replayedUntilUs = Math.max(replayedUntilUs, rec.ingestReceiveTimeUs);
     counters.updates++;
@@ -173,7 +173,7 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
         if (!symbols || symbols.has(rec.symbol)) {
           await waitForTurn(rec.ingestReceiveTimeUs);
           onRecord(rec);
-          if (out.size() >= CHUNK_ENTRIES) await out.flush();
+          if (out.size() >= CHUNK_UPDATES) await out.flush();
         }
         if (offset === range.endOffset - 1n) break;
       }

@@ -13,6 +13,8 @@ export type SessionEntry =
   | { type: "tick" }
   /** The MarketUpdate's bytes as the worker wrote them (client-ready; relay.ts stamps and frames them). */
   | { type: "update"; bytes: Buffer }
+  /** Several, as a MarketUpdateBatch's bytes (relay.ts splits them). */
+  | { type: "updates"; bytes: Buffer }
   | { type: "rejected"; rejected: TimeTravelRejected }
   | { type: "end"; end: TimeTravelEnd };
 
@@ -31,6 +33,7 @@ export function parseSessionEntry(fields: Buffer[], source: string): SessionEntr
   if (!data) throw new QuantCoreError("internal", `${source}: ${type} entry without data`);
   switch (type) {
     case "update":
+    case "updates":
       return { type, bytes: data };
     case "rejected":
       return { type, rejected: parseJson(timeTravelRejectedSchema, data.toString(), source) };

@@ -145,6 +145,26 @@ export function stampReplayed(bytes: Buffer, sendUs: number, source: string): Re
 }
 
 /**
+ * The MarketUpdate bytes in an `updates` entry (a MarketUpdateBatch's bytes: field 1 repeated),
+ * in order, as views of it (no copy). A malformed entry is an internal error naming `source`.
+ */
+export function splitUpdates(bytes: Buffer, source: string): Buffer[] {
+  const out: Buffer[] = [];
+  try {
+    const c = new Cursor(bytes, 0, bytes.length);
+    while (c.pos < c.end) {
+      const tag = c.varint();
+      if (tag !== ((BATCH_UPDATES_NO << 3) | WireType.LengthDelimited)) throw new Error(`unexpected tag ${tag}`);
+      const [start, end] = c.skip(WireType.LengthDelimited);
+      out.push(bytes.subarray(start, end));
+    }
+  } catch (err) {
+    throw new QuantCoreError("internal", `${source}: updates entry does not parse: ${String(err)}`);
+  }
+  return out;
+}
+
+/**
  * The messages these updates go out as, in order: each alone (`update`), or, with batches allowed,
  * each run of distinct symbols as one `batch` (a run of one as `update`, as the fan-out does).
  */

@@ -13,7 +13,14 @@ import type { DirectSink } from "../direct-drain.js";
 import { SharedFrame } from "../encoding.js";
 import { parseSessionEntry } from "./entries.js";
 import type { HandoverPositions } from "./handover.js";
-import { replayFrames, replayMessages, replayResponses, stampReplayed, type ReplayedBytes } from "./relay.js";
+import {
+  replayFrames,
+  replayMessages,
+  replayResponses,
+  splitUpdates,
+  stampReplayed,
+  type ReplayedBytes,
+} from "./relay.js";
 import type { TimeTravelParams } from "./request.js";
 
 const log = createLogger("gateway.time-travel");
@@ -28,8 +35,9 @@ export interface TimeTravelGatewayOptions {
   /** Nothing from the worker (not even a tick) for this long: UNAVAILABLE. */
   workerSilenceMs: number;
   /**
-   * Entries per XREAD: relayed in one go on the fan-out's event loop (each is stamped and framed,
-   * not decoded, for binary clients: ~1 µs), so a read holds live deliveries back well under a ms.
+   * Entries per XREAD (a worker's `updates` entry holds up to 64): relayed in one go on the
+   * fan-out's event loop (each update stamped and framed, not decoded, for binary clients: ~1 µs),
+   * so a read holds live deliveries back well under a ms.
    */
   readCount: number;
   /** XREAD BLOCK, at most. */
@@ -41,7 +49,7 @@ export const DEFAULT_TIME_TRAVEL_GATEWAY_OPTIONS: Readonly<TimeTravelGatewayOpti
   acceptTimeoutMs: 10_000,
   aliveTtlMs: 30_000,
   workerSilenceMs: 60_000,
-  readCount: 128,
+  readCount: 2,
   readBlockMs: 1_000,
 });
 
@@ -185,9 +193,10 @@ export class TimeTravelSessions implements ReplaySource {
           lastEntryAtMs = Date.now();
           const e = parseSessionEntry(fields, key);
           if (e.type === "accepted") accepted = true;
-          else if (e.type === "update") {
+          else if (e.type === "update" || e.type === "updates") {
             accepted = true;
-            updates.push(e.bytes);
+            if (e.type === "update") updates.push(e.bytes);
+            else for (const b of splitUpdates(e.bytes, key)) updates.push(b);
           } else if (e.type === "rejected") {
             accepted = true;
             this.counters.rejected++;
