@@ -53,6 +53,8 @@ const HOW_TO_READ = `## How to read
 - *errors*: streams ended with a code; one replay worker takes at most TIME_TRAVEL_MAX_SESSIONS sessions, so
   clients beyond it wait in the request list until the gateway's accept deadline (10 s) and get
   RESOURCE_EXHAUSTED ("no replay worker took the request").
+- The replaying clients count what they receive off the wire (gRPC over HTTP/2, no decoding): they stand in
+  for bots on other hosts, whose decoding would otherwise compete with the live path on this one.
 - CPU% is of one core, over the point. The live client (its own process, all 30 symbols) measures e2e =
   its receive wall clock - ingest receive, per live update; compare with the baselines (no replay running).
   *gateway hop* = the live update's redis publish -> gateway send (compute's publish to the fan-out's write):
