@@ -29,6 +29,9 @@ const BUDGET_CHUNK = 100;
  * more than the records themselves at 10x.
  */
 export const PACE_STEP_MS = 20;
+/** A session's Kafka fetches: at most this much per response, and per partition in it. */
+const REPLAY_FETCH_MAX_BYTES = 1024 * 1024;
+const REPLAY_FETCH_MAX_BYTES_PER_PARTITION = 64 * 1024;
 
 export interface SessionDeps {
   kafka: Kafka;
@@ -196,7 +199,10 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
     maxWaitTimeInMs: 100,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
-    maxBytesPerPartition: 256 * 1024,
+    // Small fetches: kafkajs decodes a whole fetch response at once, and the broker reads it in one
+    // go; 30 partitions x 256 KB (7.5 MB) made a burst of both beside the live path at each fetch.
+    maxBytes: REPLAY_FETCH_MAX_BYTES,
+    maxBytesPerPartition: REPLAY_FETCH_MAX_BYTES_PER_PARTITION,
   });
   const timeout = setTimeout(
     () => finish(new QuantCoreError("unavailable", `replay still running after ${o.sessionTimeoutMs} ms; ended`)),
