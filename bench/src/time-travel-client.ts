@@ -2,10 +2,10 @@
 // StreamMarketUpdates streams from a start time at a replay speed, each on its own HTTP/2
 // connection, as K independent bots backtesting would. Per stream: records replayed, how long
 // until the handover, live updates after it, the error (code) that ended it. Driven over IPC.
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import { MarketDataService } from "@quantcore/proto";
+// The messages are counted off the wire, not decoded (time-travel-wire.ts says why).
+import { Code, ConnectError } from "@connectrpc/connect";
 import { EnvReader } from "@quantcore/runtime";
+import { streamCounted } from "./time-travel-wire.js";
 
 export type ToTtClient =
   | { kind: "run"; clients: number; speed: number; startTimeUs: number; symbols: string[] }
@@ -43,12 +43,11 @@ function open(req: Extract<ToTtClient, { kind: "run" }>): Running {
   const stats: StreamStats = { replayed: 0, replaySeconds: 0, handover: false, live: 0 };
   const abort = new AbortController();
   const openedAtMs = performance.now();
-  const sessionManager = new Http2SessionManager(baseUrl);
-  const client = createClient(MarketDataService, createGrpcTransport({ baseUrl, sessionManager }));
   const done = (async () => {
     let idle = setTimeout(() => abort.abort(new Error("idle")), idleTimeoutMs);
     try {
-      for await (const res of client.streamMarketUpdates(
+      await streamCounted(
+        baseUrl,
         {
           symbols: req.symbols,
           startTimeUs: req.startTimeUs,
@@ -56,19 +55,18 @@ function open(req: Extract<ToTtClient, { kind: "run" }>): Running {
           allowBatches: true,
           keepaliveIntervalMs: 1000,
         },
-        { signal: abort.signal },
-      )) {
-        clearTimeout(idle);
-        idle = setTimeout(() => abort.abort(new Error("idle")), idleTimeoutMs);
-        const e = res.event;
-        const n = e.case === "update" ? 1 : e.case === "batch" ? e.value.updates.length : 0;
-        if (stats.handover) stats.live += n;
-        else stats.replayed += n;
-        if (e.case === "handover") {
-          stats.handover = true;
-          stats.replaySeconds = (performance.now() - openedAtMs) / 1000;
-        }
-      }
+        abort.signal,
+        (m) => {
+          clearTimeout(idle);
+          idle = setTimeout(() => abort.abort(new Error("idle")), idleTimeoutMs);
+          if (stats.handover) stats.live += m.updates;
+          else stats.replayed += m.updates;
+          if (m.handover) {
+            stats.handover = true;
+            stats.replaySeconds = (performance.now() - openedAtMs) / 1000;
+          }
+        },
+      );
     } catch (err) {
       if (!abort.signal.aborted) {
         const ce = ConnectError.from(err);
@@ -76,7 +74,6 @@ function open(req: Extract<ToTtClient, { kind: "run" }>): Running {
       }
     } finally {
       clearTimeout(idle);
-      sessionManager.abort();
     }
   })();
   return { stats, openedAtMs, abort, done };

@@ -2,7 +2,7 @@
 // baselines, one row per (speed, clients) point, and how to read them).
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { E2E, type ClientReport } from "./load-protocol.js";
+import { E2E, HOPS, type ClientReport } from "./load-protocol.js";
 import type { ProcSampler } from "./proc-stats.js";
 import { resultsDir } from "./report.js";
 import type { StreamStats } from "./time-travel-client.js";
@@ -23,6 +23,8 @@ export interface TtPoint {
 
 const f = (n: number | undefined, digits = 1) =>
   n === undefined || !Number.isFinite(n) ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
+
+const GATEWAY_HOP = HOPS[3]!;
 
 const signed = (n: number) => (n >= 0 ? `+${f(n, 2)}` : f(n, 2));
 
@@ -51,8 +53,14 @@ const HOW_TO_READ = `## How to read
 - *errors*: streams ended with a code; one replay worker takes at most TIME_TRAVEL_MAX_SESSIONS sessions, so
   clients beyond it wait in the request list until the gateway's accept deadline (10 s) and get
   RESOURCE_EXHAUSTED ("no replay worker took the request").
+- The replaying clients count what they receive off the wire (gRPC over HTTP/2, no decoding): they stand in
+  for bots on other hosts, whose decoding would otherwise compete with the live path on this one.
 - CPU% is of one core, over the point. The live client (its own process, all 30 symbols) measures e2e =
   its receive wall clock - ingest receive, per live update; compare with the baselines (no replay running).
+  *gateway hop* = the live update's redis publish -> gateway send (compute's publish to the fan-out's write):
+  the part a replay relayed on the gateway's event loop would hold back.
+- The worker's sessions share TIME_TRAVEL_MAX_TOTAL_RECORDS_PER_SECOND (see topology): past it, the clients
+  of a point share that rate (warm-up records included), so replays run slower than their speed asks.
 `;
 
 export function writeTimeTravelResults(
@@ -65,6 +73,8 @@ export function writeTimeTravelResults(
   const cpu = (u: Usage, group: string) => u.groups[group]?.cpuPercent;
   const e2e = (r: ClientReport) => r.latencyMs[E2E];
   const base = baselines[0] ? e2e(baselines[0].report) : undefined;
+  /** The live path's hop through the gateway (its event loop): where a relay holding it back shows. */
+  const gatewayHop = (r: ClientReport) => r.latencyMs[GATEWAY_HOP];
   const summary = points.map((p) => {
     const r = rates(p.streams);
     const total = r.reduce((a, b) => a + b, 0);
@@ -82,6 +92,7 @@ export function writeTimeTravelResults(
       machineBusyPercent: p.usage.machineBusyPercent,
       liveP50Ms: e2e(p.live)?.p50,
       liveP99Ms: e2e(p.live)?.p99,
+      liveGatewayHopP99Ms: gatewayHop(p.live)?.p99,
       liveUpdates: p.live.updates,
       liveIdsBackwards: p.live.idsBackwards,
     };
@@ -97,24 +108,26 @@ export function writeTimeTravelResults(
     "",
     "## Live client without replays",
     "",
-    "| when | live updates | e2e p50 ms | e2e p99 ms | worker CPU% | gateway CPU% | machine busy% |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| when | live updates | e2e p50 ms | e2e p99 ms | gateway hop p99 ms | worker CPU% | gateway CPU% | machine busy% |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...baselines.map(
       (b) =>
         `| ${b.when} | ${f(b.report.updates, 0)} | ${f(e2e(b.report)?.p50, 2)} | ${f(e2e(b.report)?.p99, 2)} | ` +
+        `${f(gatewayHop(b.report)?.p99, 2)} | ` +
         `${f(cpu(b.usage, "replay worker"))} | ${f(cpu(b.usage, "gateway"))} | ${f(b.usage.machineBusyPercent)} |`,
     ),
     "",
     "## Replaying clients",
     "",
-    "| speed | clients | served | handovers | records/s per client (min) | records/s total | errors | worker CPU% | gateway CPU% | machine busy% | live e2e p50 ms | live e2e p99 ms (Δ vs first baseline) |",
-    "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    "| speed | clients | served | handovers | records/s per client (min) | records/s total | errors | worker CPU% | gateway CPU% | machine busy% | live e2e p50 ms | live e2e p99 ms (Δ vs first baseline) | live gateway hop p99 ms |",
+    "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ...summary.map(
       (s) =>
         `| ${s.speed === 0 ? "full" : `${s.speed}x`} | ${s.clients} | ${s.served} | ${s.handovers} | ` +
         `${f(s.recordsPerSecondPerClient, 0)} (${f(s.recordsPerSecondMin, 0)}) | ${f(s.recordsPerSecondTotal, 0)} | ` +
         `${s.errors} | ${f(s.workerCpuPercent)} | ${f(s.gatewayCpuPercent)} | ${f(s.machineBusyPercent)} | ` +
-        `${f(s.liveP50Ms, 2)} | ${f(s.liveP99Ms, 2)}${base ? ` (${signed((s.liveP99Ms ?? NaN) - base.p99)})` : ""} |`,
+        `${f(s.liveP50Ms, 2)} | ${f(s.liveP99Ms, 2)}${base ? ` (${signed((s.liveP99Ms ?? NaN) - base.p99)})` : ""} | ` +
+        `${f(s.liveGatewayHopP99Ms, 2)} |`,
     ),
     "",
     HOW_TO_READ,

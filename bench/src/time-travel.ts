@@ -7,7 +7,8 @@
 // (RESOURCE_EXHAUSTED beyond the worker's capacity).
 // Usage: npm run time-travel -w @quantcore/bench
 //   [BENCH_TT_FILL_MINUTES=5] [BENCH_TT_CLIENTS=1,2,4,8] [BENCH_TT_SPEEDS=10,0] [BENCH_TT_SECONDS_PER_POINT=30]
-//   [BENCH_TT_BASELINE_SECONDS=30] [BENCH_TT_WORKER_SESSIONS=4] [BENCH_TT_SYMBOLS=<all 30>]
+//   [BENCH_TT_BASELINE_SECONDS=30] [BENCH_TT_WORKER_SESSIONS=4] [BENCH_TT_WORKER_BUDGET=<the worker's default>]
+//   [BENCH_TT_SYMBOLS=<all 30>]
 //   [BENCH_TT_RATE_PER_SYMBOL=10] [BENCH_SHARDS=3] [BENCH_RESULTS_NAME=time-travel] [BENCH_NOTE=...]
 import { randomUUID } from "node:crypto";
 import path from "node:path";
@@ -48,6 +49,8 @@ const speeds = ints("BENCH_TT_SPEEDS", D.speeds);
 const secondsPerPoint = env.int("BENCH_TT_SECONDS_PER_POINT", D.secondsPerPoint, { min: 3 });
 const baselineSeconds = env.int("BENCH_TT_BASELINE_SECONDS", D.baselineSeconds, { min: 3 });
 const workerSessions = env.int("BENCH_TT_WORKER_SESSIONS", D.workerSessions, { min: 1 });
+/** The worker's TIME_TRAVEL_MAX_TOTAL_RECORDS_PER_SECOND; 0 = its own default. */
+const workerBudget = env.int("BENCH_TT_WORKER_BUDGET", 0, { min: 0 });
 const symbols = env.list("BENCH_TT_SYMBOLS", [...TOP30_USDT]);
 const ratePerSymbol = env.int("BENCH_TT_RATE_PER_SYMBOL", D.ratePerSymbol, { min: 1 });
 const shards = env.int("BENCH_SHARDS", D.shards, { min: 1, max: 30 });
@@ -133,7 +136,12 @@ try {
   const worker = launch(
     "replay-worker",
     appCommand("compute", "main", modes.compute!),
-    { ...common, COMPUTE_MODE: "replay", TIME_TRAVEL_MAX_SESSIONS: String(workerSessions) },
+    {
+      ...common,
+      COMPUTE_MODE: "replay",
+      TIME_TRAVEL_MAX_SESSIONS: String(workerSessions),
+      ...(workerBudget > 0 ? { TIME_TRAVEL_MAX_TOTAL_RECORDS_PER_SECOND: String(workerBudget) } : {}),
+    },
     logDir,
   );
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
@@ -215,7 +223,7 @@ try {
     command: "npm run time-travel -w @quantcore/bench",
     ...(note ? { note } : {}),
     started: startedAt.toISOString(),
-    topology: `binance-sim, ingest supervisor + ${shards} shards, compute, 1 replay worker (TIME_TRAVEL_MAX_SESSIONS=${workerSessions}), 1 gateway, a live client and the replaying clients: each its own process, one host`,
+    topology: `binance-sim, ingest supervisor + ${shards} shards, compute, 1 replay worker (TIME_TRAVEL_MAX_SESSIONS=${workerSessions}, TIME_TRAVEL_MAX_TOTAL_RECORDS_PER_SECOND=${workerBudget > 0 ? workerBudget : "default"}), 1 gateway, a live client and the replaying clients: each its own process, one host`,
     feed: `demo rate: BTCUSDT/ETHUSDT replayed as recorded + 28 synthetic symbols at ${ratePerSymbol}/s`,
     fillSeconds: Math.round(fillSeconds),
     replayedSymbols: symbols.length,

@@ -4,8 +4,8 @@ import {
   DEFAULT_TIME_TRAVEL_OPTIONS,
   createComputeService,
   createReplayWorker,
+  setProcessNice,
 } from "@quantcore/compute";
-import { setPriority } from "node:os";
 import { EnvReader, createLogger, serveOps, stopOnSignals } from "@quantcore/runtime";
 
 // COMPUTE_MODE=live (default): the consumer group writing the live state. COMPUTE_MODE=replay: the
@@ -55,6 +55,11 @@ if (mode === "replay") {
         DEFAULT_TIME_TRAVEL_OPTIONS.maxRecordsPerSecond,
         { min: 1 },
       ),
+      maxTotalRecordsPerSecond: env.int(
+        "TIME_TRAVEL_MAX_TOTAL_RECORDS_PER_SECOND",
+        DEFAULT_TIME_TRAVEL_OPTIONS.maxTotalRecordsPerSecond,
+        { min: 1 },
+      ),
       warmupMs: env.int("TIME_TRAVEL_WARMUP_MS", DEFAULT_TIME_TRAVEL_OPTIONS.warmupMs, { min: 0 }),
       sessionTimeoutMs: env.int("TIME_TRAVEL_SESSION_TIMEOUT_MS", DEFAULT_TIME_TRAVEL_OPTIONS.sessionTimeoutMs, {
         min: 1000,
@@ -65,7 +70,8 @@ if (mode === "replay") {
   const nice = env.int("REPLAY_WORKER_NICE", 10, { min: 0, max: 19 });
   env.done();
   try {
-    setPriority(nice);
+    // Every thread: V8's GC threads and libuv's pool too (os.setPriority alone reaches the main thread only).
+    setProcessNice(nice);
   } catch (err) {
     log.warn("could not lower the replay worker's CPU priority", { nice, err: String(err) });
   }

@@ -11,3 +11,4 @@ export {
 } from "./replay-worker.js";
 export { DEFAULT_TIME_TRAVEL_OPTIONS, type TimeTravelOptions } from "./time-travel/options.js";
 export { type TimeTravelStats } from "./time-travel/pool.js";
+export { setProcessNice } from "./priority.js";

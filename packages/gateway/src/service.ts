@@ -140,6 +140,7 @@ export function routes(deps: ServiceDeps) {
             symbols,
             allowBatches: req.allowBatches,
             binary,
+            sink: binary ? transport?.sink : undefined,
             keepaliveMs,
             signal: ctx.signal,
           });

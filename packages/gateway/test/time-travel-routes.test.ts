@@ -140,6 +140,8 @@ for (const [codec, binary] of [
             binary,
             keepaliveMs: DEFAULT_GATEWAY_OPTIONS.keepaliveIntervalMs,
             signal: undefined,
+            // No transport in this harness: the server's gives binary streams their sink.
+            sink: undefined,
           });
           // Published while the replay is read: the replay covers the first two, the third is new.
           store.write(update("BTCUSDT", 5, 102), update("BTCUSDT", 5, 103), update("ETHUSDT", 5, 201));

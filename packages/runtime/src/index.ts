@@ -33,6 +33,7 @@ export {
 export {
   TIME_TRAVEL_ENTRY_TYPES,
   TIME_TRAVEL_SESSION_PATTERN,
+  TIME_TRAVEL_UPDATES_PER_ENTRY,
   timeTravelAcceptedSchema,
   timeTravelEndSchema,
   timeTravelKeys,

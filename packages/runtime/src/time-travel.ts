@@ -32,7 +32,13 @@ export type TimeTravelRequest = Infer<typeof timeTravelRequestSchema>;
 
 /** Entry field `t` (type) of a session stream; field `d` holds the data. */
 /** `tick`: the worker is alive (written while it waits, at most every few seconds); no data. */
-export const TIME_TRAVEL_ENTRY_TYPES = ["accepted", "tick", "update", "rejected", "end"] as const;
+/**
+ * `updates`: several replayed updates in order, as the bytes of a MarketUpdateBatch (field 1
+ * repeated; a symbol may repeat); `update`: one (MarketUpdate bytes). The worker writes `updates`.
+ */
+export const TIME_TRAVEL_ENTRY_TYPES = ["accepted", "tick", "update", "updates", "rejected", "end"] as const;
+/** The most updates a worker puts in one `updates` entry. */
+export const TIME_TRAVEL_UPDATES_PER_ENTRY = 64;
 export type TimeTravelEntryType = (typeof TIME_TRAVEL_ENTRY_TYPES)[number];
 
 /** `accepted`: a worker took the request (the gateway stops its acceptance deadline). */

@@ -4,10 +4,18 @@ import { DEFAULT_OFI_OPTIONS } from "@quantcore/core";
 export interface TimeTravelOptions {
   /** Sessions this worker runs at once; it takes a request off the list only with a free slot. */
   maxSessions: number;
-  /** The worker pauses while a session's stream holds more entries than this (the gateway has not read them). */
+  /**
+   * The worker pauses while a session's stream holds more updates than this (the gateway has not
+   * read them; each unread entry counted as a full `updates` entry of TIME_TRAVEL_UPDATES_PER_ENTRY).
+   */
   maxAheadEntries: number;
   /** Records read per second per session, at most (warm-up included). */
   maxRecordsPerSecond: number;
+  /**
+   * Records read per second by all of this worker's sessions together, at most (warm-up included):
+   * bounds the CPU replays take from the live path on the same host (RateBudget).
+   */
+  maxTotalRecordsPerSecond: number;
   /** OFI windows are warmed from the log this long before the start (at least the longest window). */
   warmupMs: number;
   /** Backstop TTL of a session's stream key, refreshed on every write. */
@@ -24,6 +32,7 @@ export const DEFAULT_TIME_TRAVEL_OPTIONS: Readonly<TimeTravelOptions> = Object.f
   maxSessions: 4,
   maxAheadEntries: 5_000,
   maxRecordsPerSecond: 50_000,
+  maxTotalRecordsPerSecond: 8_000,
   warmupMs: Math.max(...DEFAULT_OFI_OPTIONS.windowsMs) + 20_000,
   streamTtlMs: 10 * 60_000,
   sessionTimeoutMs: 2 * 3_600_000,

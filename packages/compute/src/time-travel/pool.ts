@@ -13,6 +13,7 @@ import {
   createKafka,
 } from "@quantcore/runtime";
 import type { ComputeOptions } from "../options.js";
+import { RateBudget } from "./budget.js";
 import type { TimeTravelOptions } from "./options.js";
 import { runSession, type SessionCounters } from "./session.js";
 import { SessionAbandoned, SessionStreamWriter } from "./stream-writer.js";
@@ -65,6 +66,8 @@ export class TimeTravelPool {
   /** BLPOP blocks its connection: a connection of its own. */
   private readonly blocking: Redis;
   private readonly kafka: Kafka;
+  /** Records/s of all sessions together. */
+  private readonly budget: RateBudget;
   private readonly sessions = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -74,6 +77,7 @@ export class TimeTravelPool {
     this.redis = new Redis(d.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     this.blocking = new Redis(d.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
     for (const r of [this.redis, this.blocking]) r.on("error", () => {}); // reported through failed calls
+    this.budget = new RateBudget(d.options.maxTotalRecordsPerSecond);
     this.kafka = createKafka({
       clientId: "quantcore-time-travel",
       brokers: d.kafkaBrokers,
@@ -159,6 +163,7 @@ export class TimeTravelPool {
           namespace: this.d.namespace,
           topic: this.d.kafkaTopic,
           options: o,
+          budget: this.budget,
           signals: this.d.signals,
           signal,
         },

@@ -14,12 +14,24 @@ import type { ComputeOptions } from "../options.js";
 import { deleteGroup } from "../kafka-groups.js";
 import { SignalEngine, isNewer } from "../signals.js";
 import { planRead, type PartitionRange } from "./plan.js";
+import type { RateBudget } from "./budget.js";
 import type { TimeTravelOptions } from "./options.js";
 import { SessionStreamWriter } from "./stream-writer.js";
 
 const log = createLogger("compute.time-travel");
-/** Entries buffered before a write to the session stream. */
-const CHUNK_ENTRIES = 200;
+/** Updates buffered before a write to the session stream (4 `updates` entries). */
+const CHUNK_UPDATES = 256;
+/** Records reserved at a time from the worker's total budget. */
+const BUDGET_CHUNK = 100;
+/**
+ * A paced replay sends what is due within this much in one go, then waits: a wait (with its
+ * write and its stream-length check, and the gateway's read) per record due cost both processes
+ * more than the records themselves at 10x.
+ */
+export const PACE_STEP_MS = 20;
+/** A session's Kafka fetches: at most this much per response, and per partition in it. */
+const REPLAY_FETCH_MAX_BYTES = 1024 * 1024;
+const REPLAY_FETCH_MAX_BYTES_PER_PARTITION = 64 * 1024;
 
 export interface SessionDeps {
   kafka: Kafka;
@@ -27,6 +39,8 @@ export interface SessionDeps {
   namespace: string;
   topic: string;
   options: TimeTravelOptions;
+  /** The worker's records/s shared by all its sessions. */
+  budget: RateBudget;
   /** Compute's own signal settings: the replayed signals are the live ones. */
   signals: Pick<ComputeOptions, "signals" | "ofiWindowsMs" | "ofiMaxEvents">;
   signal: AbortSignal;
@@ -85,8 +99,15 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
   });
   if (left.size === 0) finish();
 
-  /** Holds the replay to `replaySpeed` (ingest receive time deltas) and to the records/s cap. */
+  /** Holds the replay to `replaySpeed` (ingest receive time deltas), to the records/s cap and to the worker's budget. */
   const waitForTurn = async (recordUs: number) => {
+    if (rate.records % BUDGET_CHUNK === 0) {
+      const waitMs = deps.budget.reserve(BUDGET_CHUNK);
+      if (waitMs >= 1) {
+        await out.flush();
+        await out.pause(waitMs);
+      }
+    }
     rate.records++;
     if (rate.records % 500 === 0) {
       const dueMs = rate.startedMs + (rate.records * 1000) / o.maxRecordsPerSecond;
@@ -102,7 +123,7 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
       return;
     }
     const dueMs = pace.firstWallMs + (recordUs - pace.firstRecordUs) / 1000 / req.replaySpeed;
-    if (dueMs > Date.now() + 1) {
+    if (dueMs > Date.now() + PACE_STEP_MS) {
       await out.flush();
       await out.pause(dueMs - Date.now());
     }
@@ -117,8 +138,12 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
     const at = positions.get(rec.symbol);
     if (at && !isNewer(epoch, rec.updateId, at.epoch, at.updateId)) return; // a re-sent record
     const u = engine.toUpdate(rec, ofi, nowUs());
-    if (u.timestamps) u.timestamps.computePublishUs = nowUs();
-    out.add("update", Buffer.from(encodeMarketUpdate(u)));
+    if (u.timestamps) {
+      u.timestamps.computePublishUs = nowUs();
+      // A placeholder the gateway overwrites in place with its send time (it relays the bytes, never decodes them).
+      u.timestamps.gatewaySendUs = u.timestamps.computePublishUs;
+    }
+    out.addUpdate(encodeMarketUpdate(u));
     positions.set(rec.symbol, { epoch, updateId: rec.updateId });
     replayedUntilUs = Math.max(replayedUntilUs, rec.ingestReceiveTimeUs);
     counters.updates++;
@@ -151,7 +176,7 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
         if (!symbols || symbols.has(rec.symbol)) {
           await waitForTurn(rec.ingestReceiveTimeUs);
           onRecord(rec);
-          if (out.size() >= CHUNK_ENTRIES) await out.flush();
+          if (out.size() >= CHUNK_UPDATES) await out.flush();
         }
         if (offset === range.endOffset - 1n) break;
       }
@@ -174,7 +199,10 @@ export async function runSession(req: TimeTravelRequest, deps: SessionDeps, coun
     maxWaitTimeInMs: 100,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
-    maxBytesPerPartition: 256 * 1024,
+    // Small fetches: kafkajs decodes a whole fetch response at once, and the broker reads it in one
+    // go; 30 partitions x 256 KB (7.5 MB) made a burst of both beside the live path at each fetch.
+    maxBytes: REPLAY_FETCH_MAX_BYTES,
+    maxBytesPerPartition: REPLAY_FETCH_MAX_BYTES_PER_PARTITION,
   });
   const timeout = setTimeout(
     () => finish(new QuantCoreError("unavailable", `replay still running after ${o.sessionTimeoutMs} ms; ended`)),

@@ -1,5 +1,11 @@
 import type { Redis } from "ioredis";
-import { QuantCoreError, sleep, timeTravelKeys, type TimeTravelEntryType } from "@quantcore/runtime";
+import {
+  QuantCoreError,
+  TIME_TRAVEL_UPDATES_PER_ENTRY,
+  sleep,
+  timeTravelKeys,
+  type TimeTravelEntryType,
+} from "@quantcore/runtime";
 
 /** While a session waits (pacing, rate cap), a `tick` entry at least this often. */
 export const TICK_INTERVAL_MS = 5_000;
@@ -11,15 +17,35 @@ export class SessionAbandoned extends Error {
   }
 }
 
+/** MarketUpdateBatch.updates: field 1, length-delimited. */
+const BATCH_UPDATE_TAG = 0x0a;
+
+/** The length-delimited field prefix (tag, varint length) of one update in an `updates` entry. */
+function fieldPrefix(length: number): Buffer {
+  const out = [BATCH_UPDATE_TAG];
+  while (length > 0x7f) {
+    out.push((length % 128) | 0x80);
+    length = Math.floor(length / 128);
+  }
+  out.push(length);
+  return Buffer.from(out);
+}
+
 /**
  * Writes one session's entries to its Redis stream (`<ns>:tt:<session>`), in chunks, and holds
- * the replay back while the gateway is more than `maxAheadEntries` behind (the gateway trims
- * what it read) or gone (its `alive` key expired or was deleted).
+ * the replay back while the gateway is more than `maxAheadEntries` updates behind (the gateway
+ * trims what it read) or gone (its `alive` key expired or was deleted). Updates go in `updates`
+ * entries of up to TIME_TRAVEL_UPDATES_PER_ENTRY: one command per entry, not per update, for the
+ * worker, Redis and the gateway alike.
  */
 export class SessionStreamWriter {
   private readonly key: string;
   private readonly aliveKey: string;
   private pending: [TimeTravelEntryType, Buffer | string][] = [];
+  /** Updates in `pending` entries, and the `updates` entry being filled. */
+  private pendingUpdates = 0;
+  private batch: Uint8Array[] = [];
+  private batchUpdates = 0;
   private lastAliveCheckMs = 0;
   private lastWriteMs = Date.now();
   written = 0;
@@ -38,16 +64,34 @@ export class SessionStreamWriter {
     this.aliveKey = keys.alive(session);
   }
 
+  /** An entry of its own (after the updates added before it). */
   add(type: TimeTravelEntryType, data: Buffer | string): void {
+    this.closeBatch();
     this.pending.push([type, data]);
   }
 
+  /** One replayed update (MarketUpdate bytes), into the `updates` entry being filled. */
+  addUpdate(bytes: Uint8Array): void {
+    this.batch.push(fieldPrefix(bytes.length), bytes);
+    if (++this.batchUpdates >= TIME_TRAVEL_UPDATES_PER_ENTRY) this.closeBatch();
+  }
+
+  /** Updates not written yet. */
   size(): number {
-    return this.pending.length;
+    return this.pendingUpdates + this.batchUpdates;
+  }
+
+  private closeBatch(): void {
+    if (this.batchUpdates === 0) return;
+    this.pending.push(["updates", Buffer.concat(this.batch)]);
+    this.pendingUpdates += this.batchUpdates;
+    this.batch = [];
+    this.batchUpdates = 0;
   }
 
   /** Writes what is pending, after waiting for room. */
   async flush(): Promise<void> {
+    this.closeBatch();
     if (this.pending.length === 0) {
       await this.checkAlive();
       return;
@@ -55,6 +99,7 @@ export class SessionStreamWriter {
     await this.waitForRoom();
     const entries = this.pending;
     this.pending = [];
+    this.pendingUpdates = 0;
     const p = this.redis.pipeline();
     for (const [t, d] of entries) p.xadd(this.key, "*", "t", t, "d", d);
     p.pexpire(this.key, this.o.streamTtlMs);
@@ -72,13 +117,16 @@ export class SessionStreamWriter {
     if (alive === 0) throw new SessionAbandoned();
   }
 
-  /** Waits while the stream holds more than maxAheadEntries (bounded memory in Redis). */
+  /**
+   * Waits while the stream holds more than maxAheadEntries updates (bounded memory in Redis),
+   * counting each unread entry as a full `updates` entry.
+   */
   private async waitForRoom(): Promise<void> {
     for (;;) {
       this.signal.throwIfAborted();
       await this.checkAlive();
       const len = await this.call(() => this.redis.xlen(this.key));
-      if (len + this.pending.length <= this.o.maxAheadEntries || len === 0) return;
+      if (len * TIME_TRAVEL_UPDATES_PER_ENTRY + this.pendingUpdates <= this.o.maxAheadEntries || len === 0) return;
       await this.whileWaiting();
       await sleep(20);
     }

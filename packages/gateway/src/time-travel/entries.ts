@@ -1,5 +1,3 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import { MarketUpdateSchema, type MarketUpdate } from "@quantcore/proto";
 import {
   QuantCoreError,
   TIME_TRAVEL_ENTRY_TYPES,
@@ -13,7 +11,10 @@ import {
 export type SessionEntry =
   | { type: "accepted" }
   | { type: "tick" }
-  | { type: "update"; update: MarketUpdate }
+  /** The MarketUpdate's bytes as the worker wrote them (client-ready; relay.ts stamps and frames them). */
+  | { type: "update"; bytes: Buffer }
+  /** Several, as a MarketUpdateBatch's bytes (relay.ts splits them). */
+  | { type: "updates"; bytes: Buffer }
   | { type: "rejected"; rejected: TimeTravelRejected }
   | { type: "end"; end: TimeTravelEnd };
 
@@ -32,11 +33,8 @@ export function parseSessionEntry(fields: Buffer[], source: string): SessionEntr
   if (!data) throw new QuantCoreError("internal", `${source}: ${type} entry without data`);
   switch (type) {
     case "update":
-      try {
-        return { type, update: fromBinary(MarketUpdateSchema, data) };
-      } catch (err) {
-        throw new QuantCoreError("internal", `${source}: update entry does not decode: ${String(err)}`);
-      }
+    case "updates":
+      return { type, bytes: data };
     case "rejected":
       return { type, rejected: parseJson(timeTravelRejectedSchema, data.toString(), source) };
     default:

@@ -6,13 +6,21 @@ import {
   ReplayHandoverSchema,
   StreamMarketUpdatesResponseSchema,
   SymbolPositionSchema,
-  type MarketUpdate,
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { QuantCoreError, createLogger, nowUs, timeTravelKeys, type TimeTravelRequest } from "@quantcore/runtime";
-import { SharedUpdate, responsesOf } from "../encoding.js";
+import type { DirectSink } from "../direct-drain.js";
+import { SharedFrame } from "../encoding.js";
 import { parseSessionEntry } from "./entries.js";
-import { distinctSymbolRuns, type HandoverPositions } from "./handover.js";
+import type { HandoverPositions } from "./handover.js";
+import {
+  replayFrames,
+  replayMessages,
+  replayResponses,
+  splitUpdates,
+  stampReplayed,
+  type ReplayedBytes,
+} from "./relay.js";
 import type { TimeTravelParams } from "./request.js";
 
 const log = createLogger("gateway.time-travel");
@@ -27,8 +35,9 @@ export interface TimeTravelGatewayOptions {
   /** Nothing from the worker (not even a tick) for this long: UNAVAILABLE. */
   workerSilenceMs: number;
   /**
-   * Entries per XREAD: each is decoded in one go on the fan-out's event loop, so a small read keeps
-   * live deliveries from waiting behind a replay (~30 µs per entry).
+   * Entries per XREAD (a worker's `updates` entry holds up to 64): relayed in one go on the
+   * fan-out's event loop (each update stamped and framed, not decoded, for binary clients: ~1 µs),
+   * so a read holds live deliveries back well under a ms.
    */
   readCount: number;
   /** XREAD BLOCK, at most. */
@@ -40,15 +49,20 @@ export const DEFAULT_TIME_TRAVEL_GATEWAY_OPTIONS: Readonly<TimeTravelGatewayOpti
   acceptTimeoutMs: 10_000,
   aliveTtlMs: 30_000,
   workerSilenceMs: 60_000,
-  readCount: 64,
+  readCount: 2,
   readBlockMs: 1_000,
 });
 
 export interface ReplayStreamParams extends TimeTravelParams {
   symbols: string[];
   allowBatches: boolean;
-  /** The client reads protobuf (gRPC, binary Connect): updates go out pre-encoded, as live ones do. */
+  /** The client reads protobuf (gRPC, binary Connect): updates go out as the worker's bytes, never decoded. */
   binary: boolean;
+  /**
+   * The binary stream's transport: each read's updates are written to it as ONE buffer of frames
+   * (connect is idle while the replay runs: it waits for the next message) once its headers are out.
+   */
+  sink?: DirectSink;
   keepaliveMs: number;
   signal: AbortSignal;
 }
@@ -171,7 +185,7 @@ export class TimeTravelSessions implements ReplaySource {
         } catch (err) {
           throw QuantCoreError.infra("time travel: redis", err);
         }
-        const updates: MarketUpdate[] = [];
+        const updates: Buffer[] = [];
         let end: HandoverPositions | undefined;
         let endMessage: StreamMarketUpdatesResponse | undefined;
         for (const [id, fields] of res?.[0]?.[1] ?? []) {
@@ -179,10 +193,10 @@ export class TimeTravelSessions implements ReplaySource {
           lastEntryAtMs = Date.now();
           const e = parseSessionEntry(fields, key);
           if (e.type === "accepted") accepted = true;
-          else if (e.type === "update") {
+          else if (e.type === "update" || e.type === "updates") {
             accepted = true;
-            e.update.snapshot = false;
-            updates.push(e.update);
+            if (e.type === "update") updates.push(e.bytes);
+            else for (const b of splitUpdates(e.bytes, key)) updates.push(b);
           } else if (e.type === "rejected") {
             accepted = true;
             this.counters.rejected++;
@@ -213,17 +227,11 @@ export class TimeTravelSessions implements ReplaySource {
         }
         if (updates.length > 0) {
           const sendUs = nowUs();
-          for (const u of updates) if (u.timestamps) u.timestamps.gatewaySendUs = sendUs;
-          const groups = p.allowBatches ? distinctSymbolRuns(updates) : updates.map((u) => [u]);
-          // Each group holds a symbol at most once: one batch when allowed. Binary clients get the
-          // fan-out's pre-encoded bytes (the hand-written encoder) instead of a generic encoding per message.
-          for (const g of groups)
-            for (const r of responsesOf(
-              g.map((u) => new SharedUpdate(u)),
-              p.allowBatches,
-              p.binary,
-            ))
-              yield r;
+          const messages = replayMessages(
+            updates.map((b) => stampReplayed(b, sendUs, key)),
+            p.allowBatches,
+          );
+          if (!(await this.writeDirect(p, messages))) for (const r of replayResponses(messages, p.binary)) yield r;
           lastSentAtMs = Date.now();
         }
         if (end && endMessage) {
@@ -245,5 +253,19 @@ export class TimeTravelSessions implements ReplaySource {
         .catch((err: unknown) => log.warn("time-travel session keys not removed", { key, err: String(err) }));
       conn.disconnect();
     }
+  }
+
+  /**
+   * Writes the messages straight to a binary stream's transport, as one buffer, once connect has
+   * sent the response headers (waiting for room first). False when it cannot (connect writes them).
+   */
+  private async writeDirect(p: ReplayStreamParams, messages: readonly ReplayedBytes[][]): Promise<boolean> {
+    const sink = p.binary ? p.sink : undefined;
+    if (!sink?.open()) return false;
+    if (!sink.ready()) await sink.drained(p.signal);
+    if (p.signal.aborted) throw p.signal.reason;
+    if (!sink.open()) return false;
+    sink.write(new SharedFrame(replayFrames(messages)));
+    return true;
   }
 }
