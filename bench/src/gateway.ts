@@ -1,9 +1,10 @@
 // Gateway fan-out: N concurrent streams (half native gRPC over h2c, half gRPC-Web over HTTP/1.1),
 // each subscribed to all 30 symbols, while a publisher writes 300 updates/s into Redis the way
-// compute does. Reports the gateway layer (Redis publish -> client receive) p50/p99 and the
-// gateway process's RSS, then the same with 10% stalled clients; plus the payload size of a
-// 30-symbol snapshot as protobuf vs JSON.
-// Usage: npm run gateway -w @quantcore/bench  [BENCH_STREAMS=1000] [BENCH_SECONDS=20]
+// compute does: in the deployed shape (bursts: every symbol once per 100 ms, in a few writes) and
+// spread uniformly (gateway-publisher.ts). Reports per shape the gateway layer (Redis publish ->
+// client receive) p50/p99, the gateway process's CPU per delivery and RSS, then the same with 10%
+// stalled clients; plus the payload size of a 30-symbol snapshot as protobuf vs JSON.
+// Usage: npm run gateway -w @quantcore/bench  [BENCH_STREAMS=1000] [BENCH_SECONDS=20] [BENCH_SHAPES=bursts,uniform]
 import { spawnSync } from "node:child_process";
 import http2 from "node:http2";
 import { Worker } from "node:worker_threads";
@@ -11,17 +12,12 @@ import path from "node:path";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { TOP30_USDT } from "@quantcore/ingest";
-import {
-  GetSnapshotResponseSchema,
-  HopTimestampsSchema,
-  MarketUpdateSchema,
-  SignalsSchema,
-  StreamMarketUpdatesRequestSchema,
-} from "@quantcore/proto";
-import { EnvReader, nowUs, sleep } from "@quantcore/runtime";
+import { GetSnapshotResponseSchema, StreamMarketUpdatesRequestSchema } from "@quantcore/proto";
+import { EnvReader, sleep } from "@quantcore/runtime";
 import { freePort, startRedis } from "@quantcore/stack";
 import { cpuSeconds, rssMb, startGatewayProcess } from "./gateway-process.js";
 import { grpcStreams, type ClientsConfig, type ClientsResult, type ToClients } from "./gateway-clients.js";
+import { DEFAULT_PUBLISHER, benchUpdate, startPublisher, type PublishShape } from "./gateway-publisher.js";
 import { summarize, writeResults, type Summary } from "./report.js";
 
 const env = new EnvReader();
@@ -34,6 +30,16 @@ const webPercent = env.int("BENCH_GRPC_WEB_PERCENT", 50, { min: 0, max: 100 });
 const clientThreads = env.int("BENCH_CLIENT_THREADS", 1, { min: 1, max: 16 });
 // Clients let the gateway put several symbols into one message (StreamMarketUpdatesRequest.allow_batches).
 const batches = env.oneOf("BENCH_BATCHES", ["true", "false"] as const, "true") === "true";
+// The publish shapes measured, in order (the first is the headline): bursts = deployed, uniform = spread.
+const shapes = env
+  .string("BENCH_SHAPES", "bursts,uniform")
+  .split(",")
+  .map((x) => {
+    if (x !== "bursts" && x !== "uniform") throw new Error(`BENCH_SHAPES: expected bursts or uniform, got ${x}`);
+    return x as PublishShape;
+  });
+// bursts: the writes per 100 ms (compute's writes per interval; 4 as measured at 300/s in load.md).
+const writesPerBurst = env.int("BENCH_WRITES_PER_BURST", DEFAULT_PUBLISHER.writesPerBurst, { min: 1, max: 100 });
 // Extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc".
 const gatewayNodeArgs = env.string("BENCH_GATEWAY_NODE_ARGS", "").split(" ").filter(Boolean);
 env.done();
@@ -62,57 +68,21 @@ const startGateway = () =>
   });
 
 const redis = new Redis(redisHandle.url);
-const update = (symbol: string, id: number) =>
-  create(MarketUpdateSchema, {
-    symbol,
-    updateId: BigInt(id),
-    signals: create(SignalsSchema, {
-      obi1: 0.31,
-      obi5: 0.12,
-      obi10: -0.05,
-      obi20: 0.02,
-      bestBidPrice: 61837.63,
-      bestBidQuantity: 3.78826,
-      bestAskPrice: 61837.64,
-      bestAskQuantity: 1.54698,
-      midPrice: 61837.635,
-      spreadBps: 0.0016,
-      microprice: 61837.637,
-      weightedObi: 0.2,
-      ofi1s: 1.5,
-      ofi10s: -3.25,
-    }),
-    timestamps: create(HopTimestampsSchema, { ingestReceiveUs: nowUs(), computePublishUs: nowUs() }),
-  });
 
 // Payload size of a 30-symbol snapshot.
 const snapshot = create(GetSnapshotResponseSchema, {
-  updates: TOP30_USDT.map((s, i) => update(s, 50_000_000_000 + i)),
+  updates: TOP30_USDT.map((s, i) => benchUpdate(s, 50_000_000_000 + i)),
 });
 const payload = {
   protobufBytes: toBinary(GetSnapshotResponseSchema, snapshot).length,
   jsonBytes: Buffer.byteLength(toJsonString(GetSnapshotResponseSchema, snapshot)),
 };
 
-let nextId = 1;
-let publishing = true;
-const publisher = (async () => {
-  const intervalMs = 10;
-  const perTick = rate / (1000 / intervalMs);
-  let carry = 0;
-  while (publishing) {
-    carry += perTick;
-    const multi = redis.multi();
-    for (; carry >= 1; carry--) {
-      const u = update(TOP30_USDT[nextId % 30]!, nextId++);
-      u.timestamps!.computePublishUs = nowUs();
-      const bytes = Buffer.from(toBinary(MarketUpdateSchema, u));
-      multi.hset(`${ns}:state`, u.symbol, bytes).publish(`${ns}:updates`, bytes);
-    }
-    await multi.exec();
-    await sleep(intervalMs);
-  }
-})();
+let shape: PublishShape = "bursts";
+const publisher = startPublisher(
+  { redis, namespace: ns, updatesPerSecond: rate, ...DEFAULT_PUBLISHER, writesPerBurst },
+  () => shape,
+);
 
 interface Scenario {
   samples: number[];
@@ -229,25 +199,51 @@ async function scenario(stalledShare: number): Promise<Scenario> {
   return out;
 }
 
-const clean = await scenario(0);
-const stalled = await scenario(0.1);
-publishing = false;
-await publisher;
+const measured: { shape: PublishShape; clean: Scenario; stalled: Scenario }[] = [];
+for (const sh of shapes) {
+  shape = sh;
+  const clean = await scenario(0);
+  measured.push({ shape: sh, clean, stalled: await scenario(0.1) });
+}
+await publisher.stop();
 
 /**
  * Gateway CPU-seconds per million stream deliveries (one update reaching one stream): a figure
  * that travels between machines and holds on a shared one. Deliveries are counted, not assumed:
  * the updates the timed streams got while measuring, scaled to every live stream.
  */
-const cpuPerMillion = (s: Scenario) => {
-  const deliveries = (s.samples.length / Math.max(1, s.timedStreams)) * s.liveStreams;
-  return Math.round((s.gatewayCpuSeconds / (deliveries / 1e6)) * 100) / 100;
-};
+const deliveriesOf = (s: Scenario) => (s.samples.length / Math.max(1, s.timedStreams)) * s.liveStreams;
+const cpuPerMillion = (s: Scenario) => Math.round((s.gatewayCpuSeconds / (deliveriesOf(s) / 1e6)) * 100) / 100;
 
-const rows: Record<string, Summary> = {
-  [`redis publish -> client receive, ${streams} streams`]: summarize(clean.samples),
-  [`same, 10% of streams stalled`]: summarize(stalled.samples),
+const SHAPE_LABEL: Record<PublishShape, string> = {
+  bursts: `bursts (deployed: every symbol once per ${DEFAULT_PUBLISHER.burstIntervalMs} ms, in ${writesPerBurst} writes ${DEFAULT_PUBLISHER.writeGapMs} ms apart)`,
+  uniform: "uniform (a write every 10 ms)",
 };
+const rows: Record<string, Summary> = {};
+const perShape: Record<string, unknown> = {};
+for (const { shape: sh, clean, stalled } of measured) {
+  rows[`${sh}: redis publish -> client receive, ${streams} streams`] = summarize(clean.samples);
+  rows[`${sh}: same, 10% of streams stalled`] = summarize(stalled.samples);
+  perShape[sh] = {
+    publish: SHAPE_LABEL[sh],
+    gatewayCpuSecondsPerMillionDeliveries: cpuPerMillion(clean),
+    gatewayCpuSecondsPerMillionDeliveriesWithStalled: cpuPerMillion(stalled),
+    gatewayCpuPercent: clean.gatewayCpuPercent,
+    gatewayCpuPercentWithStalled: stalled.gatewayCpuPercent,
+    gatewayPeakRssMb: clean.peakRssMb,
+    gatewayPeakRssMbWithStalled: stalled.peakRssMb,
+    gatewayMemoryAtEndMb: clean.gatewayMemoryMb,
+    gatewayMemoryAtEndMbWithStalled: stalled.gatewayMemoryMb,
+    deliveriesPerSecond: Math.round(deliveriesOf(clean) / seconds),
+    // Per stream: messages (writes of one or more updates) and updates per message.
+    messagesPerSecondPerStream: Math.round((clean.messages / clean.liveStreams / seconds) * 10) / 10,
+    benchProcessCpuPercent: clean.clientsCpuPercent,
+    messagesReceived: clean.messages,
+    updatesTimed: clean.updatesDecoded,
+    streamErrors: clean.errors + stalled.errors,
+    stalledStreamsEnded: `${stalled.stalledEnded} of ${Math.round(streams * 0.1)} (RESOURCE_EXHAUSTED)`,
+  };
+}
 // The issue's load (1,000 streams) is bench/results/gateway.*; other sizes get their own files.
 const setting = [
   streams !== 1000 && `BENCH_STREAMS=${streams}`,
@@ -255,6 +251,8 @@ const setting = [
   rate !== 300 && `BENCH_UPDATES_PER_SECOND=${rate}`,
   !batches && "BENCH_BATCHES=false",
   clientThreads !== 1 && `BENCH_CLIENT_THREADS=${clientThreads}`,
+  shapes.join(",") !== "bursts,uniform" && `BENCH_SHAPES=${shapes.join(",")}`,
+  writesPerBurst !== DEFAULT_PUBLISHER.writesPerBurst && `BENCH_WRITES_PER_BURST=${writesPerBurst}`,
 ].filter(Boolean);
 writeResults(
   setting.length === 0 ? "gateway" : `gateway-${streams}-streams`,
@@ -269,23 +267,8 @@ writeResults(
     batches: batches ? "allowed (several symbols per message when ready together)" : "off (one update per message)",
     updatesPerSecond: rate,
     measuredSeconds: seconds,
-    gatewayPeakRssMb: clean.peakRssMb,
-    gatewayPeakRssMbWithStalled: stalled.peakRssMb,
-    gatewayMemoryAtEndMb: clean.gatewayMemoryMb,
-    gatewayMemoryAtEndMbWithStalled: stalled.gatewayMemoryMb,
-    gatewayCpuPercent: clean.gatewayCpuPercent,
-    gatewayCpuPercentWithStalled: stalled.gatewayCpuPercent,
-    gatewayCpuSecondsPerMillionDeliveries: cpuPerMillion(clean),
-    gatewayCpuSecondsPerMillionDeliveriesWithStalled: cpuPerMillion(stalled),
-    deliveriesPerSecond: Math.round(
-      ((clean.samples.length / Math.max(1, clean.timedStreams)) * clean.liveStreams) / seconds,
-    ),
     clientThreads,
-    benchProcessCpuPercent: clean.clientsCpuPercent,
-    messagesReceived: clean.messages,
-    updatesTimed: clean.updatesDecoded,
-    streamErrors: clean.errors + stalled.errors,
-    stalledStreamsEnded: `${stalled.stalledEnded} of ${Math.round(streams * 0.1)} (RESOURCE_EXHAUSTED)`,
+    ...perShape,
     snapshot30SymbolsProtobufBytes: payload.protobufBytes,
     snapshot30SymbolsJsonBytes: payload.jsonBytes,
     date: new Date().toISOString(),
