@@ -18,7 +18,10 @@ export interface ClientsConfig {
 }
 
 export interface ClientsResult {
+  /** Redis publish -> client receive, ms, per live update of a timed stream. */
   samples: number[];
+  /** The same updates' Redis publish -> gateway send (the fan-out's flush start), ms. */
+  gatewaySamples: number[];
   /** Streams that time every live update (so samples / timedStreams = updates one stream got while measuring). */
   timedStreams: number;
   messages: number;
@@ -112,16 +115,17 @@ export function grpcStreams(grpcPort: number, requestFrame: Uint8Array) {
 }
 
 /**
- * Each live update's compute_publish_us, and nothing else, from a StreamMarketUpdatesResponse
- * (field numbers from market_data.proto): a full decode of every timed message was most of the
- * client thread's work, and every stream behind it in the same read waited for it.
+ * Each live update's compute_publish_us (and gateway_send_us into `sentUs`), and nothing else, from a
+ * StreamMarketUpdatesResponse (field numbers from market_data.proto): a full decode of every timed
+ * message was most of the client thread's work, and every stream behind it in the same read waited for it.
  */
-export function publishTimesOf(message: Uint8Array): number[] {
+export function publishTimesOf(message: Uint8Array, sentUs: number[] = []): number[] {
   const out: number[] = [];
   const update = (bytes: Uint8Array) => {
     const u = new BinaryReader(bytes);
     let snapshot = false;
     let publishedUs = 0;
+    let gatewaySendUs = 0;
     while (u.pos < u.len) {
       const [no, wt] = u.tag();
       if (no === 5 && wt === WireType.Varint) snapshot = u.bool();
@@ -130,11 +134,15 @@ export function publishTimesOf(message: Uint8Array): number[] {
         while (ts.pos < ts.len) {
           const [n, w] = ts.tag();
           if (n === 5 && w === WireType.Bit64) publishedUs = ts.double();
+          else if (n === 6 && w === WireType.Bit64) gatewaySendUs = ts.double();
           else ts.skip(w, n);
         }
       } else u.skip(wt, no);
     }
-    if (!snapshot && publishedUs > 0) out.push(publishedUs);
+    if (!snapshot && publishedUs > 0) {
+      out.push(publishedUs);
+      sentUs.push(gatewaySendUs);
+    }
   };
   const r = new BinaryReader(message);
   while (r.pos < r.len) {
@@ -157,7 +165,14 @@ const isWeb = (i: number, webPercent: number) =>
   Math.floor(((i + 1) * webPercent) / 100) > Math.floor((i * webPercent) / 100);
 
 function openClients(cfg: ClientsConfig) {
-  const out: ClientsResult = { samples: [], timedStreams: 0, messages: 0, updatesDecoded: 0, errors: 0 };
+  const out: ClientsResult = {
+    samples: [],
+    gatewaySamples: [],
+    timedStreams: 0,
+    messages: 0,
+    updatesDecoded: 0,
+    errors: 0,
+  };
   const requestFrame = Buffer.from(cfg.requestFrame);
   let measuring = false;
   let stopping = false;
@@ -166,9 +181,13 @@ function openClients(cfg: ClientsConfig) {
     out.messages++;
     if (!sampled) return;
     const t = nowUs();
-    for (const publishedUs of publishTimesOf(message)) {
+    const sentUs: number[] = [];
+    const published = publishTimesOf(message, sentUs);
+    for (let i = 0; i < published.length; i++) {
       out.updatesDecoded++;
-      if (measuring) out.samples.push((t - publishedUs) / 1000);
+      if (!measuring) continue;
+      out.samples.push((t - published[i]!) / 1000);
+      out.gatewaySamples.push((sentUs[i]! - published[i]!) / 1000);
     }
   };
   const onEnd = () => {

@@ -66,3 +66,14 @@ export const cpuSeconds = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) / 100; // clock ticks of 1/100 s
 };
+
+/** The flush-duration histogram as "N flushes, x% <= 1 ms, ..." (the whole process life, warm-up included). */
+export function flushesOf(metrics: string): string {
+  const buckets = [...metrics.matchAll(/^quantcore_gateway_fanout_flush_seconds_bucket\{le="([^"]+)"\} (\S+)/gm)];
+  const total = Number(buckets.find((b) => b[1] === "+Inf")?.[2] ?? 0);
+  if (total === 0) return "not reported";
+  const shares = buckets
+    .filter((b) => b[1] !== "+Inf")
+    .map((b) => `${Math.round((Number(b[2]) / total) * 1000) / 10}% <= ${Number(b[1]) * 1000} ms`);
+  return `${total} flushes: ${shares.join(", ")}`;
+}

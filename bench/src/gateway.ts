@@ -15,7 +15,7 @@ import { TOP30_USDT } from "@quantcore/ingest";
 import { GetSnapshotResponseSchema, StreamMarketUpdatesRequestSchema } from "@quantcore/proto";
 import { EnvReader, sleep } from "@quantcore/runtime";
 import { freePort, startRedis } from "@quantcore/stack";
-import { cpuSeconds, rssMb, startGatewayProcess } from "./gateway-process.js";
+import { cpuSeconds, flushesOf, rssMb, startGatewayProcess } from "./gateway-process.js";
 import { grpcStreams, type ClientsConfig, type ClientsResult, type ToClients } from "./gateway-clients.js";
 import { DEFAULT_PUBLISHER, benchUpdate, startPublisher, type PublishShape } from "./gateway-publisher.js";
 import { summarize, writeResults, type Summary } from "./report.js";
@@ -86,6 +86,7 @@ const publisher = startPublisher(
 
 interface Scenario {
   samples: number[];
+  gatewaySamples: number[];
   timedStreams: number;
   liveStreams: number;
   gatewayCpuSeconds: number;
@@ -98,12 +99,15 @@ interface Scenario {
   clientsCpuPercent: number;
   /** The gateway's own /metrics at the end: where its memory is. */
   gatewayMemoryMb: Record<string, number>;
+  /** Fan-out flushes (quantcore_gateway_fanout_flush_seconds): how long each held the event loop. */
+  flushes: string;
 }
 
 async function scenario(stalledShare: number): Promise<Scenario> {
   const gw = await startGateway();
   const out: Scenario = {
     samples: [],
+    gatewaySamples: [],
     timedStreams: 0,
     liveStreams: 0,
     gatewayCpuSeconds: 0,
@@ -115,6 +119,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     gatewayCpuPercent: 0,
     clientsCpuPercent: 0,
     gatewayMemoryMb: {},
+    flushes: "",
   };
   const stalledCount = Math.round(streams * stalledShare);
   const live = streams - stalledCount;
@@ -172,6 +177,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
     const v = new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1];
     if (v) out.gatewayMemoryMb[name] = Math.round(Number(v) / 2 ** 20);
   }
+  out.flushes = flushesOf(metrics);
   out.gatewayCpuSeconds = cpuSeconds(gw.pid) - cpuStart;
   out.gatewayCpuPercent = Math.round((out.gatewayCpuSeconds / seconds) * 100);
   const benchCpu = process.cpuUsage(benchCpuStart);
@@ -188,6 +194,7 @@ async function scenario(stalledShare: number): Promise<Scenario> {
   );
   for (const r of results) {
     for (const v of r.samples) out.samples.push(v);
+    for (const v of r.gatewaySamples) out.gatewaySamples.push(v);
     out.timedStreams += r.timedStreams;
     out.messages += r.messages;
     out.updatesDecoded += r.updatesDecoded;
@@ -224,6 +231,9 @@ const perShape: Record<string, unknown> = {};
 for (const { shape: sh, clean, stalled } of measured) {
   rows[`${sh}: redis publish -> client receive, ${streams} streams`] = summarize(clean.samples);
   rows[`${sh}: same, 10% of streams stalled`] = summarize(stalled.samples);
+  // Where it waits: before the fan-out's flush starts (stamped gateway_send_us), or after (the flush
+  // reaching this stream, the kernel, the bench's client thread reading 1,000 streams).
+  rows[`${sh}: of which redis publish -> gateway flush start`] = summarize(clean.gatewaySamples);
   perShape[sh] = {
     publish: SHAPE_LABEL[sh],
     gatewayCpuSecondsPerMillionDeliveries: cpuPerMillion(clean),
@@ -235,6 +245,7 @@ for (const { shape: sh, clean, stalled } of measured) {
     gatewayMemoryAtEndMb: clean.gatewayMemoryMb,
     gatewayMemoryAtEndMbWithStalled: stalled.gatewayMemoryMb,
     deliveriesPerSecond: Math.round(deliveriesOf(clean) / seconds),
+    fanoutFlushes: clean.flushes,
     // Per stream: messages (writes of one or more updates) and updates per message.
     messagesPerSecondPerStream: Math.round((clean.messages / clean.liveStreams / seconds) * 10) / 10,
     benchProcessCpuPercent: clean.clientsCpuPercent,

@@ -30,6 +30,8 @@ export class FanOut implements StreamRegistry {
   /** Each update as sent (stamped with the gateway's send time), and the messages written directly. */
   onSent: ((u: MarketUpdate) => void) | undefined;
   onDirectWrites: ((messages: number) => void) | undefined;
+  /** Each flush's duration (the event loop is held that long): a tick handed to every stream. */
+  onFlushed: ((ms: number) => void) | undefined;
 
   constructor(
     private readonly store: StateStore,
@@ -81,6 +83,7 @@ export class FanOut implements StreamRegistry {
   }
 
   private flush(): void {
+    const startedMs = performance.now();
     const sendUs = nowUs();
     const lateBeforeUs = sendUs - this.lateAfterMs * 1000;
     const shared = this.tick.map((u) => {
@@ -107,6 +110,7 @@ export class FanOut implements StreamRegistry {
       for (const c of g.streams) written += c.deliver(mine, frames, nowMs);
     }
     if (written > 0) this.onDirectWrites?.(written);
+    this.onFlushed?.(performance.now() - startedMs);
   }
 
   /** Status changes go to every stream that wants the symbol, through the same ordered path as updates. */

@@ -50,6 +50,7 @@ export function createMarketData(deps: {
     if (u.late) metrics.lateUpdates.inc();
   };
   fanout.onDirectWrites = (n) => metrics.messagesOut.inc(n);
+  fanout.onFlushed = (ms) => metrics.fanoutFlush.observe(ms / 1000);
   // One judge per gateway: only changes reach the streams, through the fan-out's ordered path.
   liveness.onChanges = (changes) => {
     for (const s of changes) metrics.statusChanges.inc({ state: SymbolState[s.state] });

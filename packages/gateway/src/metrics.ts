@@ -59,6 +59,12 @@ export function createMetrics() {
       labelNames: ["state"],
       registers: [registry],
     }),
+    fanoutFlush: new Histogram({
+      name: "quantcore_gateway_fanout_flush_seconds",
+      help: "Time one fan-out flush holds the event loop (updates read together, handed to every stream)",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+      registers: [registry],
+    }),
     lateUpdates: new Counter({
       name: "quantcore_gateway_late_updates_total",
       help: "Live updates sent with late = true (past the lateness bound after ingest received them)",
