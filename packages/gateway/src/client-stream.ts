@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { KeepaliveSchema, StreamResetSchema, type StreamMarketUpdatesResponse } from "@quantcore/proto";
 import { QuantCoreError, nowUs, sleep } from "@quantcore/runtime";
-import { writeBacklog, writeLive, type DirectSink, type TickFrames } from "./direct-drain.js";
+import { writeBacklog, writeLive, writeStatuses, type DirectSink, type TickFrames } from "./direct-drain.js";
 import { SharedStatus, SharedUpdate, positionOf, respond, responsesOf } from "./encoding.js";
 import { toConnectError } from "./errors.js";
 import { Mailbox, Parking, RateCap, subscriptionKey } from "./mailbox.js";
@@ -184,7 +184,7 @@ export class ClientStream {
         for (const [symbol, p] of start.positions) sent.set(symbol, positionOf(p.bookEpoch, p.updateId));
       // The snapshot goes out like live updates: one batch when the client allows it.
       else for (const m of this.messagesOf(await this.source.snapshot(symbols))) yield m;
-      yield* this.statuses();
+      yield* this.statuses(sink);
       while (!signal.aborted) {
         // Parked with nothing pending: everything yielded so far is written, so the fan-out may write directly.
         if (sink && box.pending() === 0 && !this.resetReason) this.direct = sink;
@@ -198,7 +198,7 @@ export class ClientStream {
           sent.clear();
           yield respond({ case: "reset", value: create(StreamResetSchema, { reason }) });
           for (const m of this.messagesOf(await this.source.snapshotRetrying(symbols, signal))) yield m;
-          yield* this.statuses();
+          yield* this.statuses(sink);
           continue;
         }
         if (sink?.open()) {
@@ -260,16 +260,28 @@ export class ClientStream {
     return out;
   }
 
-  /** At the start of the live phase: the status of every requested symbol (unless already sent). */
-  private *statuses(): Generator<StreamMarketUpdatesResponse> {
+  /**
+   * At the start of the live phase: the status of every requested symbol (unless already sent). With a
+   * direct sink they go out as ONE write of shared-encoding frames (connect is idle between two of our
+   * messages, as for the backlog): at a reconnect storm, 30 messages per stream through connect's
+   * per-message path were most of the gateway's work and garbage. Else one message each through connect.
+   */
+  private *statuses(sink: DirectSink | undefined): Generator<StreamMarketUpdatesResponse> {
     const symbols = this.opts.symbols;
+    const fresh: SharedStatus[] = [];
     for (const symbol of symbols.length > 0 ? symbols : this.source.symbols()) {
       const s = new SharedStatus(this.source.statusOf(symbol));
       if (this.statusSent.get(symbol) === s.key) continue;
       this.statusSent.set(symbol, s.key);
-      this.metrics.messagesOut.inc();
-      yield s.response();
+      fresh.push(s);
     }
+    this.metrics.messagesOut.inc(fresh.length);
+    if (fresh.length > 0 && sink?.open()) {
+      writeStatuses(sink, fresh);
+      this.lastWriteAtMs = Date.now();
+      return;
+    }
+    for (const s of fresh) yield s.response();
   }
 
   /** What may go out now, in arrival order; a status equal to the last one sent for its symbol is dropped. */

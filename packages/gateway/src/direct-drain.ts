@@ -48,6 +48,12 @@ function runOf(updates: readonly SharedUpdate[]): SharedFrame {
   return new SharedFrame(Buffer.concat(updates.map((u) => u.singleFrame().bytes)));
 }
 
+/** Statuses written straight to a stream's transport in ONE write (their shared frames back to back). */
+export function writeStatuses(sink: DirectSink, statuses: readonly SharedStatus[]): void {
+  if (statuses.length === 1) sink.write(statuses[0]!.singleFrame());
+  else sink.write(new SharedFrame(Buffer.concat(statuses.map((s) => s.singleFrame().bytes))));
+}
+
 /**
  * A stream's backlog (conflated updates and status changes, in arrival order) as ONE frame
  * written straight to its transport: the shared encodings, concatenated (several enveloped
