@@ -260,41 +260,29 @@ export class ClientStream {
     return out;
   }
 
-  /**
-   * At the start of the live phase: the status of every requested symbol (unless already sent). With a
-   * direct sink they go out as ONE write of shared-encoding frames (connect is idle between two of our
-   * messages, as for the backlog): at a reconnect storm, 30 messages per stream through connect's
-   * per-message path were most of the gateway's work and garbage. Else one message each through connect.
-   */
+  /** Live phase start: each requested symbol's status not yet sent; to a direct sink in ONE write (reconnect storms). */
   private *statuses(sink: DirectSink | undefined): Generator<StreamMarketUpdatesResponse> {
-    const symbols = this.opts.symbols;
-    const fresh: SharedStatus[] = [];
-    for (const symbol of symbols.length > 0 ? symbols : this.source.symbols()) {
-      const s = new SharedStatus(this.source.statusOf(symbol));
-      if (this.statusSent.get(symbol) === s.key) continue;
-      this.statusSent.set(symbol, s.key);
-      fresh.push(s);
-    }
+    const symbols = this.opts.symbols.length > 0 ? this.opts.symbols : this.source.symbols();
+    const fresh = symbols.map((sym) => new SharedStatus(this.source.statusOf(sym))).filter((s) => this.mark(s));
     this.metrics.messagesOut.inc(fresh.length);
     if (fresh.length > 0 && sink?.open()) {
       writeStatuses(sink, fresh);
       this.lastWriteAtMs = Date.now();
-      return;
-    }
-    for (const s of fresh) yield s.response();
+    } else for (const s of fresh) yield s.response();
   }
 
   /** What may go out now, in arrival order; a status equal to the last one sent for its symbol is dropped. */
   private takeEvents(nowMs: number): (SharedUpdate | SharedStatus)[] {
     const events = this.box.takeEvents(nowMs, this.cap);
     if (events.every((e) => e instanceof SharedUpdate)) return events;
-    return events.filter((e) => {
-      if (e instanceof SharedUpdate) return true;
-      const symbol = e.status.symbol;
-      const repeated = this.statusSent.get(symbol) === e.key;
-      this.statusSent.set(symbol, e.key);
-      return !repeated;
-    });
+    return events.filter((e) => e instanceof SharedUpdate || this.mark(e));
+  }
+
+  /** Records `s` as its symbol's last status sent; false when it equals the one before (not sent again). */
+  private mark(s: SharedStatus): boolean {
+    const repeated = this.statusSent.get(s.status.symbol) === s.key;
+    this.statusSent.set(s.status.symbol, s.key);
+    return !repeated;
   }
 
   /** Resolves when there is something to do, or after `timeoutMs`, or on abort. */
