@@ -47,9 +47,9 @@ export class SharedUpdate {
     this.position = positionOf(update.bookEpoch, update.updateId);
   }
 
-  /** Length-prefixed MarketUpdate bytes. */
+  /** MarketUpdate bytes. */
   wire(): Uint8Array {
-    if (!this.encoded) this.encoded = new BinaryWriter().bytes(encodeMarketUpdate(this.update)).finish();
+    this.encoded ??= encodeMarketUpdate(this.update);
     return this.encoded;
   }
 
@@ -83,11 +83,16 @@ export const statusKey = (s: SymbolStatus) => `${s.state}|${s.sinceUs}|${s.reaso
 
 /** StreamMarketUpdatesResponse bytes: one update, or several as a `batch`, from the shared encodings. */
 function responseBytes(updates: readonly SharedUpdate[]): Uint8Array {
+  return responseWire(updates.map((u) => u.wire()));
+}
+
+/** StreamMarketUpdatesResponse bytes for MarketUpdate encodings: one alone (`update`), several as one `batch`. */
+export function responseWire(updates: readonly Uint8Array[]): Uint8Array {
   const w = new BinaryWriter();
-  if (updates.length === 1) return w.tag(UPDATE_FIELD_NO, WireType.LengthDelimited).raw(updates[0]!.wire()).finish();
-  // fork/join writes the batch's length prefix; each entry is its shared encoding.
+  // bytes() writes a length prefix and the encoding as it is; fork/join writes the batch's length prefix.
+  if (updates.length === 1) return w.tag(UPDATE_FIELD_NO, WireType.LengthDelimited).bytes(updates[0]!).finish();
   w.tag(BATCH_FIELD_NO, WireType.LengthDelimited).fork();
-  for (const u of updates) w.tag(BATCH_UPDATES_FIELD_NO, WireType.LengthDelimited).raw(u.wire());
+  for (const u of updates) w.tag(BATCH_UPDATES_FIELD_NO, WireType.LengthDelimited).bytes(u);
   return w.join().finish();
 }
 
@@ -95,7 +100,7 @@ function responseBytes(updates: readonly SharedUpdate[]): Uint8Array {
  * gRPC, gRPC-Web and the Connect streaming protocol frame a message alike (flags byte, 4-byte
  * big-endian length), so one uncompressed frame serves every binary stream.
  */
-function envelope(message: Uint8Array): Uint8Array {
+export function envelope(message: Uint8Array): Uint8Array {
   const out = Buffer.allocUnsafe(5 + message.length);
   out[0] = 0;
   out.writeUInt32BE(message.length, 1);
@@ -116,16 +121,23 @@ const responses = new WeakMap<readonly SharedUpdate[], Uint8Array>();
  * writes unknown fields verbatim, so shared encodings go out without re-serializing per client.
  */
 export function preEncodedResponse(updates: readonly SharedUpdate[]): StreamMarketUpdatesResponse {
-  const r = create(StreamMarketUpdatesResponseSchema);
   let bytes = responses.get(updates);
   if (!bytes) {
     bytes = responseBytes(updates);
     responses.set(updates, bytes);
   }
-  // responseBytes wrote one field, a 1-byte tag (field numbers < 16) and its length-prefixed
-  // value: protobuf-es takes the value and writes the tag itself.
-  const no = updates.length === 1 ? UPDATE_FIELD_NO : BATCH_FIELD_NO;
-  r.$unknown = [{ no, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
+  return preEncoded(bytes, updates.length > 1);
+}
+
+/**
+ * A response whose oneof is `bytes` (responseWire's: one field, a 1-byte tag as field numbers < 16,
+ * and its length-prefixed value): protobuf-es takes the value as an unknown field and writes the tag itself.
+ */
+export function preEncoded(bytes: Uint8Array, batch: boolean): StreamMarketUpdatesResponse {
+  const r = create(StreamMarketUpdatesResponseSchema);
+  r.$unknown = [
+    { no: batch ? BATCH_FIELD_NO : UPDATE_FIELD_NO, wireType: WireType.LengthDelimited, data: bytes.subarray(1) },
+  ];
   return r;
 }
 

@@ -11,6 +11,7 @@ import {
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { QuantCoreError } from "@quantcore/runtime";
+import { envelope, preEncoded, responseWire } from "../encoding.js";
 import { distinctSymbolRuns } from "./handover.js";
 
 /** One replayed update: its symbol and its MarketUpdate bytes (gateway_send_us stamped). */
@@ -23,9 +24,7 @@ export interface ReplayedBytes {
 const SYMBOL_NO = 1;
 const TIMESTAMPS_NO = 4;
 const GATEWAY_SEND_NO = 6;
-/** StreamMarketUpdatesResponse's oneof: update, batch; MarketUpdateBatch.updates. */
-const UPDATE_NO = 1;
-const BATCH_NO = 4;
+/** MarketUpdateBatch.updates (an `updates` entry is a batch's bytes). */
 const BATCH_UPDATES_NO = 1;
 
 const varintSize = (n: number) => {
@@ -172,46 +171,14 @@ export function replayMessages(updates: readonly ReplayedBytes[], allowBatches: 
   return allowBatches ? distinctSymbolRuns(updates) : updates.map((u) => [u]);
 }
 
-/** Size of the oneof field's value (an update's bytes, or a batch's body) and the body itself if a batch. */
-const bodySize = (m: readonly ReplayedBytes[]) =>
-  m.length === 1 ? m[0]!.bytes.length : m.reduce((n, u) => n + 1 + varintSize(u.bytes.length) + u.bytes.length, 0);
-
-/** Writes the oneof field's value (length-prefixed) at `pos`; returns the position after it. */
-function writeValue(buf: Buffer, pos: number, m: readonly ReplayedBytes[], size: number): number {
-  pos = writeVarint(buf, pos, size);
-  if (m.length === 1) {
-    buf.set(m[0]!.bytes, pos);
-    return pos + m[0]!.bytes.length;
-  }
-  for (const u of m) {
-    buf[pos++] = (BATCH_UPDATES_NO << 3) | WireType.LengthDelimited;
-    pos = writeVarint(buf, pos, u.bytes.length);
-    buf.set(u.bytes, pos);
-    pos += u.bytes.length;
-  }
-  return pos;
-}
-
-const fieldNo = (m: readonly ReplayedBytes[]) => (m.length === 1 ? UPDATE_NO : BATCH_NO);
+const wires = (m: readonly ReplayedBytes[]) => m.map((u) => u.bytes);
 
 /**
- * The messages as enveloped StreamMarketUpdatesResponse frames (flags byte, 4-byte big-endian
- * length: gRPC, gRPC-Web and Connect alike), back to back in ONE buffer: one transport write.
+ * The messages as enveloped StreamMarketUpdatesResponse frames (gRPC, gRPC-Web and Connect alike),
+ * back to back in ONE buffer: one transport write.
  */
 export function replayFrames(messages: readonly (readonly ReplayedBytes[])[]): Buffer {
-  const sizes = messages.map(bodySize);
-  let total = 0;
-  messages.forEach((m, i) => (total += 5 + 1 + varintSize(sizes[i]!) + sizes[i]!));
-  const buf = Buffer.allocUnsafe(total);
-  let pos = 0;
-  messages.forEach((m, i) => {
-    const size = sizes[i]!;
-    buf[pos] = 0;
-    buf.writeUInt32BE(1 + varintSize(size) + size, pos + 1);
-    buf[pos + 5] = (fieldNo(m) << 3) | WireType.LengthDelimited;
-    pos = writeValue(buf, pos + 6, m, size);
-  });
-  return buf;
+  return Buffer.concat(messages.map((m) => envelope(responseWire(wires(m)))));
 }
 
 /**
@@ -223,14 +190,7 @@ export function replayResponses(
   binary: boolean,
 ): StreamMarketUpdatesResponse[] {
   return messages.map((m) => {
-    if (binary) {
-      const size = bodySize(m);
-      const data = Buffer.allocUnsafe(varintSize(size) + size);
-      writeValue(data, 0, m, size);
-      const r = create(StreamMarketUpdatesResponseSchema);
-      r.$unknown = [{ no: fieldNo(m), wireType: WireType.LengthDelimited, data }];
-      return r;
-    }
+    if (binary) return preEncoded(responseWire(wires(m)), m.length > 1);
     const updates = m.map((u) => fromBinary(MarketUpdateSchema, u.bytes));
     return create(StreamMarketUpdatesResponseSchema, {
       event:
