@@ -15,6 +15,7 @@ import { TOP30_USDT } from "@quantcore/ingest";
 import { GetSnapshotResponseSchema, StreamMarketUpdatesRequestSchema } from "@quantcore/proto";
 import { EnvReader, sleep } from "@quantcore/runtime";
 import { freePort, startRedis } from "@quantcore/stack";
+import { measureFloorInChild } from "./gateway-burst-floor.js";
 import { cpuSeconds, flushesOf, rssMb, startGatewayProcess } from "./gateway-process.js";
 import { grpcStreams, type ClientsConfig, type ClientsResult, type ToClients } from "./gateway-clients.js";
 import { DEFAULT_PUBLISHER, benchUpdate, startPublisher, type PublishShape } from "./gateway-publisher.js";
@@ -213,6 +214,8 @@ for (const sh of shapes) {
   measured.push({ shape: sh, clean, stalled: await scenario(0.1) });
 }
 await publisher.stop();
+// The floor in the same run: plain node writing the same shapes to as many streams (gateway-burst-floor.ts).
+const floor = measureFloorInChild(shapes, seconds, streams);
 
 /**
  * Gateway CPU-seconds per million stream deliveries (one update reaching one stream): a figure
@@ -229,13 +232,17 @@ const SHAPE_LABEL: Record<PublishShape, string> = {
 const rows: Record<string, Summary> = {};
 const perShape: Record<string, unknown> = {};
 for (const { shape: sh, clean, stalled } of measured) {
-  rows[`${sh}: redis publish -> client receive, ${streams} streams`] = summarize(clean.samples);
+  const live = summarize(clean.samples);
+  rows[`${sh}: redis publish -> client receive, ${streams} streams`] = live;
   rows[`${sh}: same, 10% of streams stalled`] = summarize(stalled.samples);
-  // Where it waits: before the fan-out's flush starts (stamped gateway_send_us), or after (the flush
-  // reaching this stream, the kernel, the bench's client thread reading 1,000 streams).
+  // Where it waits: before the fan-out's flush starts (gateway_send_us), or after it (pass, kernel, client).
   rows[`${sh}: of which redis publish -> gateway flush start`] = summarize(clean.gatewaySamples);
+  const f = floor[sh]!;
+  rows[`${sh}: floor (plain node writing to ${streams} streams, no gateway)`] = f;
+  const x = (a: number, b: number) => `${Math.round((a / b) * 100) / 100}x`;
   perShape[sh] = {
     publish: SHAPE_LABEL[sh],
+    overFloor: `p50 ${x(live.p50, f.p50)}, p99 ${x(live.p99, f.p99)}`,
     gatewayCpuSecondsPerMillionDeliveries: cpuPerMillion(clean),
     gatewayCpuSecondsPerMillionDeliveriesWithStalled: cpuPerMillion(stalled),
     gatewayCpuPercent: clean.gatewayCpuPercent,
