@@ -6,12 +6,14 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MarketDataService, type MarketUpdate } from "@quantcore/proto";
 import { EnvReader, nowUs, sleep } from "@quantcore/runtime";
-import { E2E, HOPS, type ClientProgress, type ClientReport, type ToClient } from "./load-protocol.js";
+import { E2E, HOPS, type ClientProgress, type ClientReport, type SeenBook, type ToClient } from "./load-protocol.js";
 import { summarize } from "./report.js";
 
 const env = new EnvReader();
 const baseUrl = env.string("GATEWAY_URL");
 const symbols = env.list("SYMBOLS", []);
+// Symbols whose every live update is kept for the point's checks (the recorded ones, when replayed).
+const checkSymbols = new Set(env.list("CHECK_SYMBOLS", []));
 const idleTimeoutMs = env.int("CLIENT_IDLE_TIMEOUT_MS", 30_000, { min: 1000 });
 env.done();
 
@@ -46,6 +48,7 @@ const newWindow = () => ({
   staleEvents: 0,
   resets: 0,
   streamErrors: 0,
+  checked: [] as SeenBook[],
 });
 let w = newWindow();
 let received = 0;
@@ -69,6 +72,17 @@ function onUpdate(u: MarketUpdate, recvUs: number): void {
   if (!measuring) return;
   w.updates++;
   if (u.late) w.late++;
+  const sg = u.signals;
+  if (checkSymbols.has(u.symbol) && sg) {
+    w.checked.push({
+      symbol: u.symbol,
+      id: Number(u.updateId),
+      obi1: sg.obi1 ?? NaN,
+      obi20: sg.obi20 ?? NaN,
+      bid: [sg.bestBidPrice ?? NaN, sg.bestBidQuantity ?? NaN],
+      ask: [sg.bestAskPrice ?? NaN, sg.bestAskQuantity ?? NaN],
+    });
+  }
   const t = u.timestamps;
   if (!t || t.ingestReceiveUs === 0) return;
   w.e2e.push((recvUs - t.ingestReceiveUs) / 1000);
@@ -138,6 +152,7 @@ function report(): ClientReport {
     staleEvents: w.staleEvents,
     resets: w.resets,
     streamErrors: w.streamErrors,
+    checked: w.checked,
   };
   w = newWindow();
   return r;

@@ -8,6 +8,7 @@ import { TOP30_USDT } from "@quantcore/ingest";
 import { sleep, waitFor } from "@quantcore/runtime";
 import { createTopics, freePort } from "@quantcore/stack";
 import { DEFAULT_FLOOR, nearestFloor, type FloorResult } from "./kafka-floor.js";
+import { checkPoint } from "./load-checks.js";
 import type { ClientProgress, ClientReport } from "./load-protocol.js";
 import type { KafkaCounters } from "./load-kafka.js";
 import { appCommand, forkTs, launch, nextMessage, stopAll, type AppMode, type Child } from "./load-procs.js";
@@ -43,6 +44,21 @@ const is =
 async function publishCount(redis: Redis): Promise<number> {
   const info = await redis.info("commandstats");
   return Number(/cmdstat_publish:calls=(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+/** Waits until nothing more is produced and the group has committed all of it. */
+async function drained(counters: KafkaCounters, topic: string, group: string): Promise<void> {
+  let produced = -1;
+  let stableSince = performance.now();
+  await waitFor(
+    async () => {
+      const o = await counters.offsets(topic, group);
+      if (o.produced !== produced) [produced, stableSince] = [o.produced, performance.now()];
+      return o.lag === 0 && performance.now() - stableSince >= 2000;
+    },
+    `${topic}: compute caught up with the stopped feed`,
+    { timeoutMs: 300_000, intervalMs: 500 },
+  );
 }
 
 export async function runPoint(
@@ -131,7 +147,11 @@ export async function runPoint(
     const client = forkTs(
       "client",
       path.join(import.meta.dirname, "load-client.ts"),
-      { GATEWAY_URL: `http://127.0.0.1:${grpcPort}`, SYMBOLS: TOP30_USDT.join(",") },
+      {
+        GATEWAY_URL: `http://127.0.0.1:${grpcPort}`,
+        SYMBOLS: TOP30_USDT.join(","),
+        CHECK_SYMBOLS: simReady.replayed.join(","),
+      },
       logDir,
     );
     core.push(client);
@@ -186,6 +206,10 @@ export async function runPoint(
     ]);
     samples.push(last);
     const usage = sampler.finish(last.emitted - samples[0]!.emitted);
+    // The feed stops; once compute has taken every record, the point is read back from outside.
+    sim.proc.send({ kind: "stop" });
+    await drained(counters, topic, group);
+    const checks = await checkPoint({ brokers: s.brokers, topic, redis, namespace: ns, recorded: report.checked });
     return summarizePoint(s.deliveredShare, {
       offeredPerSecond,
       perSymbolPerSecond,
@@ -194,6 +218,7 @@ export async function runPoint(
       samples,
       report,
       usage,
+      checks,
       // The floor in the pipeline's own traffic shape (a producer per shard, bursts as the
       // simulator emits them); the uniform one (one producer, a request every 10 ms) beside it.
       floor: nearestFloor(floors, offeredPerSecond, (f) => f.producers === s.shards),

@@ -32,4 +32,16 @@ export interface ClientReport {
   staleEvents: number;
   resets: number;
   streamErrors: number;
+  /** Every live update of the checked (recorded) symbols in the window, as received. */
+  checked: SeenBook[];
+}
+
+/** What a bot sees of one book: checked after the point against an independent rebuild of the recording. */
+export interface SeenBook {
+  symbol: string;
+  id: number;
+  obi1: number;
+  obi20: number;
+  bid: [number, number];
+  ask: [number, number];
 }

@@ -104,6 +104,15 @@ export function writeLoadResults(
         `| ${f(p.offeredPerSecond, 0)} | ${p.client.updates} | ${p.client.messages} | ${p.client.idsBackwards} | ${p.client.epochsBackwards} | ${p.client.idsRepeated} | ${p.client.late} | ${p.client.staleEvents} | ${p.client.resets} | ${p.client.streamErrors} |`,
     ),
     "",
+    "## Read back after each point (the feed stopped, the pipeline drained)",
+    "",
+    "| offered | Kafka records | id gaps in an epoch | ids not increasing | epochs backwards | Redis = newest in Kafka | recorded-symbol updates = rebuild | problems |",
+    "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ...points.map(
+      ({ offeredPerSecond: o, checks: c }) =>
+        `| ${f(o, 0)} | ${c.kafkaRecords} | ${c.gaps} | ${c.idsNotIncreasing} | ${c.epochsBackwards} | ${c.newestInRedis} | ${c.recordedChecked - c.recordedMismatched} of ${c.recordedChecked} | ${c.problems.join("; ") || "none"} |`,
+    ),
+    "",
     `![e2e latency against delivered updates/s](${name}.svg)`,
     "",
     HOW_TO_READ,

@@ -1,6 +1,7 @@
 // One load point's summary: rates as least-squares slopes of the sampled counters, saturation,
 // dedup, and the Kafka hop over the floors.
 import type { FloorResult } from "./kafka-floor.js";
+import type { PointChecks } from "./load-checks.js";
 import type { Offsets } from "./load-kafka.js";
 import type { ClientReport } from "./load-protocol.js";
 import { round, type GroupUsage, type ProcSampler } from "./proc-stats.js";
@@ -36,7 +37,9 @@ export interface PointResult {
   lag: { start: number; end: number; trendPerPoint: number };
   processes: Record<string, GroupUsage>;
   machineBusyPercent: number;
-  client: Omit<ClientReport, "kind" | "latencyMs">;
+  client: Omit<ClientReport, "kind" | "latencyMs" | "checked">;
+  /** Read back from outside after the point drained (load-checks.ts). */
+  checks: PointChecks;
   saturated: boolean;
   saturationReasons: string[];
 }
@@ -74,9 +77,10 @@ export function summarizePoint(
     usage: ReturnType<ProcSampler["finish"]>;
     floor?: FloorResult;
     uniformFloor?: FloorResult;
+    checks: PointChecks;
   },
 ): PointResult {
-  const { kind: _kind, latencyMs, ...client } = p.report;
+  const { kind: _kind, latencyMs, checked: _checked, ...client } = p.report;
   const first = p.samples[0]!;
   const last = p.samples.at(-1)!;
   const rate = (y: (s: Sample) => number) => round(slope(p.samples, y), 1);
@@ -133,6 +137,7 @@ export function summarizePoint(
     processes: p.usage.groups,
     machineBusyPercent: p.usage.machineBusyPercent,
     client,
+    checks: p.checks,
     saturated: reasons.length > 0,
     saturationReasons: reasons,
   };

@@ -5,7 +5,7 @@
 // to every symbol. Sweeps the offered load until saturation; a Kafka floor probe runs first.
 // Usage: npm run load -w @quantcore/bench
 //   [BENCH_RATES=300,1000,3000,10000,20000] [BENCH_SECONDS_PER_POINT=30] [BENCH_WARMUP_SECONDS=10]
-//   [BENCH_SHARDS=3] [BENCH_COMPUTE_INSTANCES=1] [BENCH_SYNTHETIC_TICK_MS=10] [BENCH_REPLAY_RECORDED=false]
+//   [BENCH_SHARDS=3] [BENCH_COMPUTE_INSTANCES=1] [BENCH_SYNTHETIC_TICK_MS=10] [BENCH_REPLAY_RECORDED=true]
 //   [BENCH_UNTIL_SATURATION=true when BENCH_RATES is unset] [BENCH_MAX_RATE=320000]
 //   [BENCH_FLOOR_RATES=300,3000] [BENCH_FLOOR_SECONDS=15] [BENCH_RESULTS_NAME=load] [BENCH_NOTE=...]
 import { randomUUID } from "node:crypto";
@@ -28,7 +28,7 @@ export const LOAD_DEFAULTS = Object.freeze({
   shards: 3,
   computeInstances: 1,
   syntheticTickMs: 10,
-  replayRecorded: false,
+  replayRecorded: true,
   /** After the listed rates: keep doubling until saturation, up to maxRate. */
   maxRate: 320_000,
   deliveredShare: 0.9,
@@ -169,6 +169,10 @@ try {
     const point = await runPoint(settings, i, rate, floors, counters);
     points.push(point);
     writeLoadResults(resultsName, meta(), floors, points); // kept after every point: a cut-off run keeps what it measured
+    if (point.checks.problems.length > 0) {
+      console.error(`[load] checks failed at ${rate}/s: ${point.checks.problems.join("; ")}`);
+      exitCode = 1;
+    }
     if (point.saturated) {
       console.error(`[load] saturated at ${rate}/s: ${point.saturationReasons.join("; ")}`);
       break;

@@ -4,13 +4,18 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
-import { startBinanceSim, type BinanceSim } from "@quantcore/binance-sim";
+import {
+  referenceObi,
+  replayReference,
+  spotReplayFile,
+  startBinanceSim,
+  type BinanceSim,
+} from "@quantcore/binance-sim";
 import { createComputeService, type ComputeService } from "@quantcore/compute";
 import { subscribe } from "@quantcore/example-bot";
 import { createGateway, type Gateway } from "@quantcore/gateway";
 import { createIngestService, type IngestService } from "@quantcore/ingest";
 import type { MarketUpdate } from "@quantcore/proto";
-import { referenceObi, replayReference, spotReplayFile } from "../support/reference-book.js";
 import { exitWhenDone } from "../support/exit-guard.js";
 import { testServices, type TestServices } from "../support/services.js";
 

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import { startBinanceSim, type BinanceSim } from "@quantcore/binance-sim";
+import { spotReplayFile, startBinanceSim, type BinanceSim } from "@quantcore/binance-sim";
 import { createComputeService, createReplayWorker, type ComputeService, type ReplayWorker } from "@quantcore/compute";
 import { createGateway, type Gateway } from "@quantcore/gateway";
 import { createIngestService, type IngestService } from "@quantcore/ingest";
@@ -20,7 +20,6 @@ import {
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { nowUs, sleep, waitFor } from "@quantcore/runtime";
-import { spotReplayFile } from "../support/reference-book.js";
 import { exitWhenDone } from "../support/exit-guard.js";
 import { testServices, type TestServices } from "../support/services.js";
 

@@ -1,17 +1,17 @@
 // An independent, deliberately naive rebuild of Binance spot books straight from the recorded
-// files, written for the tests only. It shares no code with @quantcore/core, so it checks the
-// pipeline rather than restating it.
+// files, for the tests and the load bench's checks. It shares no code with @quantcore/core, so it
+// checks the pipeline rather than restating it.
 import { createReadStream } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
-import { sharedDir } from "@quantcore/binance-sim";
+import { sharedDir } from "./shared-dir.js";
 
 export function spotReplayFile(symbol: "btcusdt" | "ethusdt"): string {
   return path.join(sharedDir(), "data/binance/hftbacktest", `spot_${symbol}_20240808.gz`);
 }
 
-interface RefBook {
+export interface RefBook {
   id: number;
   bids: Map<string, number>;
   asks: Map<string, number>;
@@ -31,6 +31,15 @@ export function referenceObi(book: RefBook, depth: number): number | undefined {
   const va = topVolume(book.asks, depth, "min");
   if (book.bids.size === 0 || book.asks.size === 0 || vb + va === 0) return undefined;
   return (vb - va) / (vb + va);
+}
+
+/** The best bid and ask as [price, quantity], or undefined for an empty side. */
+export function referenceTop(book: RefBook): { bid?: [number, number]; ask?: [number, number] } {
+  let bid: [number, number] | undefined;
+  let ask: [number, number] | undefined;
+  for (const [p, q] of book.bids) if (!bid || Number(p) > bid[0]) bid = [Number(p), q];
+  for (const [p, q] of book.asks) if (!ask || Number(p) < ask[0]) ask = [Number(p), q];
+  return { bid, ask };
 }
 
 function applySide(side: Map<string, number>, levels: [string, string][]): void {
