@@ -34,6 +34,7 @@ export const UNIT = [
   "packages/ingest/test/limits.test.ts",
   "packages/ingest/test/producer.test.ts",
   "packages/ingest/test/rotation.test.ts",
+  "packages/ingest/test/send-pacing.test.ts",
   "packages/ingest/test/supervisor.test.ts",
   "packages/ingest/test/universe.test.ts",
   "packages/proto/test/*.test.ts",

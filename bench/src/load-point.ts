@@ -81,7 +81,7 @@ export async function runPoint(
   const startedAtMs = performance.now();
   try {
     // The two recorded symbols (when replayed) bring their own rate; the rest share the offered load.
-    const perSymbolPerSecond = offeredPerSecond / TOP30_USDT.length;
+    const perSymbolPerSecond = offeredPerSecond / (TOP30_USDT.length - (s.replayRecorded ? 2 : 0));
     const sim = forkTs(
       "binance-sim",
       path.join(import.meta.dirname, "load-sim.ts"),

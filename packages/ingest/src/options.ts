@@ -49,8 +49,12 @@ export interface IngestOptions {
   /** On stop, how long to wait for Kafka to take what is queued. */
   flushTimeoutMs: number;
   maxRecordsPerBatch: number;
-  /** Least time between two produce requests: batches records under load (adds at most this much latency). */
+  /** Least time between two produce requests below `loadedAboveRecordsPerSecond` (send-pacing.ts). */
   minSendIntervalMs: number;
+  /** Least time between two produce requests at or above it: fewer, larger requests (adds at most this much latency). */
+  loadedSendIntervalMs: number;
+  /** Records per second into one shard's producer (over the last full second) from which it counts as loaded. */
+  loadedAboveRecordsPerSecond: number;
   /**
    * Most bytes of one partition's records per produce request, and the most one dead letter may
    * take: keep it below the broker's `message.max.bytes` (1 MiB + 12 by default), which Kafka
@@ -106,6 +110,8 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   flushTimeoutMs: 5_000,
   maxRecordsPerBatch: DEFAULT_PRODUCER_OPTIONS.maxRecordsPerBatch,
   minSendIntervalMs: DEFAULT_PRODUCER_OPTIONS.minSendIntervalMs,
+  loadedSendIntervalMs: DEFAULT_PRODUCER_OPTIONS.loadedSendIntervalMs,
+  loadedAboveRecordsPerSecond: DEFAULT_PRODUCER_OPTIONS.loadedAboveRecordsPerSecond,
   maxPartitionBatchBytes: DEFAULT_PRODUCER_OPTIONS.maxPartitionBatchBytes,
   maxRequestBytes: DEFAULT_PRODUCER_OPTIONS.maxRequestBytes,
   maxFrameBytes: 1 << 20,

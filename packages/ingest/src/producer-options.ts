@@ -1,6 +1,7 @@
 import type { Message, RecordMetadata } from "kafkajs";
+import type { SendPacingOptions } from "./send-pacing.js";
 
-export interface BatchingProducerOptions {
+export interface BatchingProducerOptions extends SendPacingOptions {
   /** Records held while Kafka is slow or down; beyond it new records are refused. */
   maxQueuedRecords: number;
   /** The same bound in bytes (Kafka's record size: key, value, headers). */
@@ -14,8 +15,6 @@ export interface BatchingProducerOptions {
   maxPartitionBatchBytes: number;
   /** Most bytes of records in one produce request, all partitions together. */
   maxRequestBytes: number;
-  /** Least time between two produce requests: batches records under load (an idle stream is sent at once). */
-  minSendIntervalMs: number;
   /**
    * Produce requests in flight at once while all goes well, never two for the same partition
    * (so per-partition order holds whatever fails). A record no longer waits for an unrelated
@@ -41,6 +40,10 @@ export const DEFAULT_PRODUCER_OPTIONS: Readonly<BatchingProducerOptions> = Objec
   maxPartitionBatchBytes: 1_000_000,
   maxRequestBytes: 4 << 20,
   minSendIntervalMs: 1,
+  // Measured on the load bench at 10k updates/s (3 shards, ~3.3k records/s each): 10 ms instead of 1
+  // took compute from 37 to 31 us and the broker from 43 to 31 us of CPU per update, latency unchanged.
+  loadedSendIntervalMs: 10,
+  loadedAboveRecordsPerSecond: 2_000,
   maxInFlightRequests: 4,
   retryInitialDelayMs: 100,
   retryMaxDelayMs: 5_000,

@@ -9,6 +9,7 @@ import {
 } from "./producer-options.js";
 import { recordBytes } from "./record-size.js";
 import { selectRequest, unconfirmed } from "./request-batch.js";
+import { SendPacing } from "./send-pacing.js";
 
 export type { BatchingProducerStats, QueuedRecord };
 
@@ -46,11 +47,9 @@ export class BatchingProducer {
   private lastSendAtMs = -Infinity;
   private notBeforeMs = -Infinity; // no request starts before this (retry backoff)
   private attempt = 0;
-  /** A request sent in parallel failed: one at a time from the head until one succeeds. */
-  private degraded = false;
+  private degraded = false; // a request sent in parallel failed: one at a time from the head until one succeeds
   private idle: Array<() => void> = [];
-  /** Sends in a row that Kafka answered without some of their partitions. */
-  private unconfirmedStreak = 0;
+  private unconfirmedStreak = 0; // sends in a row that Kafka answered without some of their partitions
   private refreshWanted = false;
   private refreshing: Promise<void> | undefined;
   private settled: Array<() => void> = [];
@@ -58,6 +57,7 @@ export class BatchingProducer {
   private suspect = 0;
   private probe = Infinity;
   private readonly opts: BatchingProducerOptions;
+  private readonly pacing: SendPacing;
   readonly stats: BatchingProducerStats = {
     sent: 0,
     batches: 0,
@@ -74,6 +74,7 @@ export class BatchingProducer {
     private readonly onRefused: (symbol: string) => void,
   ) {
     this.opts = { ...DEFAULT_PRODUCER_OPTIONS, ...opts };
+    this.pacing = new SendPacing(this.opts);
   }
 
   backlog(): number {
@@ -84,6 +85,7 @@ export class BatchingProducer {
   }
 
   enqueue(rec: QueuedRecord): boolean {
+    this.pacing.arrived(performance.now());
     const bytes = recordBytes(rec.message);
     if (
       this.closed ||
@@ -153,11 +155,9 @@ export class BatchingProducer {
       const serial = this.degraded || this.attempt > 0 || this.suspect > 0;
       if (this.inFlight >= (serial ? 1 : Math.max(1, this.opts.maxInFlightRequests))) return;
       if (this.queue.length === this.sendingCount) break;
-      // Under load, space requests out a little so each carries many records: kafkajs spends
-      // ~100 us of CPU per request, and a broker answering in under a millisecond otherwise
-      // leaves ~1 record per request. An idle stream is sent at once.
+      // Under load, requests go a little apart so each carries many records (send-pacing.ts).
       const now = performance.now();
-      const startAtMs = Math.max(this.notBeforeMs, this.lastSendAtMs + this.opts.minSendIntervalMs);
+      const startAtMs = Math.max(this.notBeforeMs, this.lastSendAtMs + this.pacing.intervalMs(now));
       if (startAtMs > now) {
         if (!this.timer) {
           this.timer = setTimeout(() => {

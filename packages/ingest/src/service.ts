@@ -62,6 +62,8 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     maxQueuedRecords: opts.maxQueuedRecords,
     maxRecordsPerBatch: opts.maxRecordsPerBatch,
     minSendIntervalMs: opts.minSendIntervalMs,
+    loadedSendIntervalMs: opts.loadedSendIntervalMs,
+    loadedAboveRecordsPerSecond: opts.loadedAboveRecordsPerSecond,
     maxPartitionBatchBytes: opts.maxPartitionBatchBytes,
     maxRequestBytes: opts.maxRequestBytes,
   };
