@@ -155,7 +155,7 @@ try {
     apps: Object.entries(modes)
       .map(([app, m]) => `${app}: ${m === "bundle" ? "dist bundle on plain node" : "tsx (bundle build failed)"}`)
       .join(", "),
-    feed: `binance-sim in its own process: ${replayRecorded ? "28 synthetic symbols + BTCUSDT/ETHUSDT replayed at recorded speed" : "all 30 symbols synthetic"}, offered rate split evenly over the 30 symbols, synthetic tick ${syntheticTickMs} ms`,
+    feed: `binance-sim in its own process: ${replayRecorded ? "28 synthetic symbols + BTCUSDT/ETHUSDT replayed at recorded speed" : "all 30 symbols synthetic"}, offered rate split evenly over the ${replayRecorded ? "28 synthetic symbols (the recorded two add their own ~20/s)" : "30 symbols"}, synthetic tick ${syntheticTickMs} ms`,
     secondsPerPoint,
     warmupSeconds,
     saturation: `generator below ${D.deliveredShare * 100}% of offered, ingest or compute below ${D.deliveredShare * 100}% of emitted, or lag trending up by more than a second of offered traffic`,
