@@ -8,13 +8,12 @@
 // Usage: npm run gateway-burst-floor -w @quantcore/bench  [BENCH_SECONDS=15] [BENCH_STREAMS=1000]
 import { fork, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import http2 from "node:http2";
 import net from "node:net";
-import { EnvReader, nowUs, sleep, waitFor } from "@quantcore/runtime";
-import { DEFAULT_PUBLISHER } from "./gateway-publisher.js";
+import { EnvReader, nowUs, sleep } from "@quantcore/runtime";
+import { STREAMS_PER_SESSION, connectSockets, h2StreamServer, openH2Streams } from "./floor-streams.js";
+import { DEFAULT_PUBLISHER, readPublishShapes, type PublishShape } from "./gateway-publisher.js";
 import { resultsDir, summarize, writeResults, type Summary } from "./report.js";
 
-const STREAMS_PER_SESSION = 50;
 /** ~8 updates of the bench's MarketUpdate in one batch message: what one burst write carries per stream. */
 const FRAME_BYTES = 800;
 const TIMED_EVERY = 10;
@@ -28,11 +27,10 @@ const MAX_WRITES_PER_FRAME = 4;
 const HEAD_BYTES = 8 + 8 * MAX_WRITES_PER_FRAME;
 
 /** The gateway bench's two publish shapes (gateway-publisher.ts), as write schedules. */
-const SHAPES = {
+const SHAPES: Record<PublishShape, { burstIntervalMs: number; writesPerBurst: number; writeGapMs: number }> = {
   bursts: DEFAULT_PUBLISHER,
   uniform: { burstIntervalMs: 10, writesPerBurst: 1, writeGapMs: 0 },
-} as const;
-type Shape = keyof typeof SHAPES;
+};
 
 /** Reader side: walks fixed-size frames and, on timed streams, records now - stamp (ms) per write carried. */
 function frameTimer(timed: boolean, latenciesMs: number[]) {
@@ -66,15 +64,7 @@ function reader(h2Port: number, perProtocol: number): void {
   let h1 = 0;
   const server = net.createServer((s) => s.on("data", frameTimer(h1++ % TIMED_EVERY === 0, latenciesMs)));
   server.listen(0, "127.0.0.1", () => process.send!({ h1Port: (server.address() as net.AddressInfo).port }));
-  let h2 = 0;
-  for (let i = 0; i < perProtocol / STREAMS_PER_SESSION; i++) {
-    const session = http2.connect(`http://127.0.0.1:${h2Port}`);
-    for (let j = 0; j < STREAMS_PER_SESSION; j++) {
-      const req = session.request({ ":method": "POST", ":path": "/" });
-      req.on("data", frameTimer(h2++ % TIMED_EVERY === 0, latenciesMs));
-      req.end();
-    }
-  }
+  openH2Streams(h2Port, perProtocol, (i) => frameTimer(i % TIMED_EVERY === 0, latenciesMs));
   process.on("message", (m) => {
     if (m === "reset") latenciesMs.length = 0;
     if (m === "report") process.send!({ latenciesMs, cpu: process.cpuUsage() });
@@ -85,51 +75,24 @@ async function main(): Promise<void> {
   const env = new EnvReader();
   const seconds = env.int("BENCH_SECONDS", 15, { min: 3 });
   const streams = env.int("BENCH_STREAMS", 1000, { min: 2 * STREAMS_PER_SESSION });
-  const shapes = env
-    .string("BENCH_SHAPES", "bursts,uniform")
-    .split(",")
-    .map((x) => {
-      if (x !== "bursts" && x !== "uniform") throw new Error(`BENCH_SHAPES: expected bursts or uniform, got ${x}`);
-      return x as Shape;
-    });
+  const shapes = readPublishShapes(env);
   env.done();
   const perProtocol = Math.floor(streams / 2 / STREAMS_PER_SESSION) * STREAMS_PER_SESSION;
-  const h2Streams: http2.ServerHttp2Stream[] = [];
-  const server = http2.createServer();
-  server.on("stream", (s) => {
-    s.respond({ ":status": 200 });
-    h2Streams.push(s);
+  const server = await h2StreamServer();
+  const child: ChildProcess = fork(import.meta.filename, ["reader", String(server.port), String(perProtocol)], {
+    execArgv: process.execArgv,
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const child: ChildProcess = fork(
-    import.meta.filename,
-    ["reader", String((server.address() as net.AddressInfo).port), String(perProtocol)],
-    {
-      execArgv: process.execArgv,
-    },
-  );
   const { h1Port } = await new Promise<{ h1Port: number }>((r) =>
     child.once("message", (m) => r(m as { h1Port: number })),
   );
-  const sockets = await Promise.all(
-    Array.from(
-      { length: perProtocol },
-      () =>
-        new Promise<net.Socket>((r) =>
-          net.connect(h1Port, "127.0.0.1", function (this: net.Socket) {
-            this.setNoDelay(true);
-            r(this);
-          }),
-        ),
-    ),
-  );
-  await waitFor(() => h2Streams.length >= perProtocol, "http/2 streams open", { timeoutMs: 30_000 });
-  const all: Writable[] = [...sockets, ...h2Streams];
+  const sockets = await connectSockets(h1Port, perProtocol);
+  await server.opened(perProtocol);
+  const all: Writable[] = [...sockets, ...server.streams];
   let writes = 0;
   // Writes fall due on a fixed schedule (as the bench's publisher sends them, whatever the gateway is
   // doing); a pass writes everything due in one frame per stream, as the gateway's fan-out does with
   // what one Redis read brought, and each write is timed from when it fell due.
-  const run = async (shape: Shape, ms: number) => {
+  const run = async (shape: PublishShape, ms: number) => {
     const { burstIntervalMs, writesPerBurst, writeGapMs } = SHAPES[shape];
     const until = performance.now() + ms;
     const startUs = nowUs();
@@ -198,7 +161,7 @@ async function main(): Promise<void> {
  * Runs this floor in a child process (quiet: nothing else of the caller's is running) and returns
  * its latency per shape, for the gateway bench to hold its own figures against in the same run.
  */
-export function measureFloorInChild(shapes: readonly Shape[], seconds: number, streams: number) {
+export function measureFloorInChild(shapes: readonly PublishShape[], seconds: number, streams: number) {
   const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename], {
     env: {
       ...process.env,
@@ -212,8 +175,8 @@ export function measureFloorInChild(shapes: readonly Shape[], seconds: number, s
   const { results } = JSON.parse(readFileSync(`${resultsDir()}/gateway-burst-floor.json`, "utf8")) as {
     results: Record<string, Summary>;
   };
-  const byShape: Partial<Record<Shape, Summary>> = {};
-  for (const [row, summary] of Object.entries(results)) byShape[row.split(":")[0] as Shape] = summary;
+  const byShape: Partial<Record<PublishShape, Summary>> = {};
+  for (const [row, summary] of Object.entries(results)) byShape[row.split(":")[0] as PublishShape] = summary;
   return byShape;
 }
 

@@ -6,12 +6,11 @@
 // ticks/s, 1,000 streams half each protocol, so each write carries 3 deliveries).
 // Usage: npm run gateway-floor -w @quantcore/bench  [BENCH_SECONDS=10]
 import { fork } from "node:child_process";
-import http2 from "node:http2";
 import net from "node:net";
 import { EnvReader, sleep } from "@quantcore/runtime";
+import { connectSockets, h2StreamServer, openH2Streams } from "./floor-streams.js";
 
 const STREAMS_PER_PROTOCOL = 500;
-const STREAMS_PER_SESSION = 50;
 const FRAME_BYTES = 700; // a 3-update batch frame, as the bench's ticks carry
 const TICKS_PER_SECOND = 100;
 const UPDATES_PER_SECOND = 300;
@@ -35,18 +34,7 @@ async function measure(streams: { write(b: Buffer): boolean }[], seconds: number
 async function http1(seconds: number): Promise<number> {
   const reader = fork(import.meta.filename, ["reader-h1"], { execArgv: process.execArgv });
   const port = await new Promise<number>((r) => reader.once("message", (p) => r(p as number)));
-  const sockets = await Promise.all(
-    Array.from(
-      { length: STREAMS_PER_PROTOCOL },
-      () =>
-        new Promise<net.Socket>((r) =>
-          net.connect(port, "127.0.0.1", function (this: net.Socket) {
-            this.setNoDelay(true);
-            r(this);
-          }),
-        ),
-    ),
-  );
+  const sockets = await connectSockets(port, STREAMS_PER_PROTOCOL);
   try {
     return await measure(sockets, seconds);
   } finally {
@@ -56,18 +44,11 @@ async function http1(seconds: number): Promise<number> {
 }
 
 async function http2Streams(seconds: number): Promise<number> {
-  const streams: http2.ServerHttp2Stream[] = [];
-  const server = http2.createServer();
-  server.on("stream", (s) => {
-    s.respond({ ":status": 200 });
-    streams.push(s);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  const client = fork(import.meta.filename, ["client-h2", String(port)], { execArgv: process.execArgv });
+  const server = await h2StreamServer();
+  const client = fork(import.meta.filename, ["client-h2", String(server.port)], { execArgv: process.execArgv });
   try {
-    while (streams.length < STREAMS_PER_PROTOCOL) await sleep(50);
-    return await measure(streams, seconds);
+    await server.opened(STREAMS_PER_PROTOCOL);
+    return await measure(server.streams, seconds);
   } finally {
     client.kill();
     server.close();
@@ -79,15 +60,7 @@ if (role === "reader-h1") {
   const server = net.createServer((s) => s.on("data", () => {}));
   server.listen(0, "127.0.0.1", () => process.send!((server.address() as net.AddressInfo).port));
 } else if (role === "client-h2") {
-  const port = Number(process.argv[3]);
-  for (let i = 0; i < STREAMS_PER_PROTOCOL / STREAMS_PER_SESSION; i++) {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    for (let j = 0; j < STREAMS_PER_SESSION; j++) {
-      const req = session.request({ ":method": "POST", ":path": "/" });
-      req.on("data", () => {});
-      req.end();
-    }
-  }
+  openH2Streams(Number(process.argv[3]), STREAMS_PER_PROTOCOL, () => () => {});
 } else {
   const env = new EnvReader();
   const seconds = env.int("BENCH_SECONDS", 10, { min: 2 });

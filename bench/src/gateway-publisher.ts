@@ -10,9 +10,20 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import { TOP30_USDT } from "@quantcore/ingest";
 import { HopTimestampsSchema, MarketUpdateSchema, SignalsSchema } from "@quantcore/proto";
-import { nowUs, sleep } from "@quantcore/runtime";
+import { nowUs, sleep, type EnvReader } from "@quantcore/runtime";
 
 export type PublishShape = "bursts" | "uniform";
+
+/** BENCH_SHAPES: the publish shapes to measure, in order (default both, bursts first: the headline). */
+export function readPublishShapes(env: EnvReader): PublishShape[] {
+  return env
+    .string("BENCH_SHAPES", "bursts,uniform")
+    .split(",")
+    .map((x) => {
+      if (x !== "bursts" && x !== "uniform") throw new Error(`BENCH_SHAPES: expected bursts or uniform, got ${x}`);
+      return x;
+    });
+}
 
 export interface PublisherOptions {
   redis: Redis;

@@ -18,7 +18,13 @@ import { freePort, startRedis } from "@quantcore/stack";
 import { measureFloorInChild } from "./gateway-burst-floor.js";
 import { cpuSeconds, flushesOf, rssMb, startGatewayProcess } from "./gateway-process.js";
 import { grpcStreams, type ClientsConfig, type ClientsResult, type ToClients } from "./gateway-clients.js";
-import { DEFAULT_PUBLISHER, benchUpdate, startPublisher, type PublishShape } from "./gateway-publisher.js";
+import {
+  DEFAULT_PUBLISHER,
+  benchUpdate,
+  readPublishShapes,
+  startPublisher,
+  type PublishShape,
+} from "./gateway-publisher.js";
 import { summarize, writeResults, type Summary } from "./report.js";
 
 const env = new EnvReader();
@@ -32,13 +38,7 @@ const clientThreads = env.int("BENCH_CLIENT_THREADS", 1, { min: 1, max: 16 });
 // Clients let the gateway put several symbols into one message (StreamMarketUpdatesRequest.allow_batches).
 const batches = env.oneOf("BENCH_BATCHES", ["true", "false"] as const, "true") === "true";
 // The publish shapes measured, in order (the first is the headline): bursts = deployed, uniform = spread.
-const shapes = env
-  .string("BENCH_SHAPES", "bursts,uniform")
-  .split(",")
-  .map((x) => {
-    if (x !== "bursts" && x !== "uniform") throw new Error(`BENCH_SHAPES: expected bursts or uniform, got ${x}`);
-    return x as PublishShape;
-  });
+const shapes = readPublishShapes(env);
 // bursts: the writes per 100 ms (compute's writes per interval; 4 as measured at 300/s in load.md).
 const writesPerBurst = env.int("BENCH_WRITES_PER_BURST", DEFAULT_PUBLISHER.writesPerBurst, { min: 1, max: 100 });
 // Extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc".
