@@ -101,10 +101,21 @@ export function responseWire(updates: readonly Uint8Array[]): Uint8Array {
  * big-endian length), so one uncompressed frame serves every binary stream.
  */
 export function envelope(message: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
+  return envelopes([message]);
+}
+
+/** Several messages enveloped back to back in ONE buffer (one transport write), each copied once. */
+export function envelopes(messages: readonly Uint8Array[]): Buffer {
+  let total = 0;
+  for (const m of messages) total += 5 + m.length;
+  const out = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (const m of messages) {
+    out[pos] = 0;
+    out.writeUInt32BE(m.length, pos + 1);
+    out.set(m, pos + 5);
+    pos += 5 + m.length;
+  }
   return out;
 }
 

@@ -11,7 +11,7 @@ import {
   type StreamMarketUpdatesResponse,
 } from "@quantcore/proto";
 import { QuantCoreError } from "@quantcore/runtime";
-import { envelope, preEncoded, responseWire } from "../encoding.js";
+import { envelopes, preEncoded, responseWire } from "../encoding.js";
 import { distinctSymbolRuns } from "./handover.js";
 
 /** One replayed update: its symbol and its MarketUpdate bytes (gateway_send_us stamped). */
@@ -178,7 +178,7 @@ const wires = (m: readonly ReplayedBytes[]) => m.map((u) => u.bytes);
  * back to back in ONE buffer: one transport write.
  */
 export function replayFrames(messages: readonly (readonly ReplayedBytes[])[]): Buffer {
-  return Buffer.concat(messages.map((m) => envelope(responseWire(wires(m)))));
+  return envelopes(messages.map((m) => responseWire(wires(m))));
 }
 
 /**
