@@ -22,6 +22,9 @@ const sim = await startBinanceSim({
   syntheticSymbols: TOP30_USDT.filter((s) => !replayed.includes(s)),
   syntheticUpdatesPerSecond: perSymbolRate,
   syntheticTickMs: tickMs,
+  // The recorded symbols' updates are checked against the recording (load-checks.ts): after it ends
+  // (~6 min in) they go quiet rather than carry on with synthetic ids no rebuild knows.
+  syntheticContinuation: false,
   // Bench clients all come from 127.0.0.1: Binance's per-IP budgets would only pace the shards' start.
   restWeightPerMinute: 1_000_000,
   maxConnectionsPer5Min: 100_000,
