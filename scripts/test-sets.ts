@@ -32,6 +32,7 @@ export const UNIT = [
   "packages/ingest/test/book-stamps.test.ts",
   "packages/ingest/test/dead-letter.test.ts",
   "packages/ingest/test/limits.test.ts",
+  "packages/ingest/test/platformatic-producer.test.ts",
   "packages/ingest/test/producer.test.ts",
   "packages/ingest/test/rotation.test.ts",
   "packages/ingest/test/send-pacing.test.ts",
@@ -49,6 +50,7 @@ export const INTEGRATION = [
   // Kafka and Redis
   "packages/compute/test/*.integration.test.ts",
   "packages/ingest/test/ingest.integration.test.ts",
+  "packages/ingest/test/produce-client.integration.test.ts",
   "packages/stack/test/stack.test.ts",
   "packages/stack/test/busy.test.ts",
   "packages/stack/test/cluster.test.ts",

@@ -10,17 +10,25 @@
 // BENCH_SOAK_MAX_SECONDS; RSS and heapUsed after a forced GC every 5 s, with the linear slope.
 // Usage: npm run ingest -w @quantcore/bench  [BENCH_RATE=667] [BENCH_SECONDS=30]
 //   [BENCH_WARMUP_SECONDS=10] [BENCH_SOAK_SECONDS=120] [BENCH_SOAK_FRAMES=1080000]
-//   [BENCH_SOAK_MAX_SECONDS=600]
+//   [BENCH_SOAK_MAX_SECONDS=600] [BENCH_KAFKA_CLIENT=kafkajs|platformatic]
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { logLevel, type ProducerConfig } from "kafkajs";
-import { TOP30_USDT, createIngestService, type IngestService, type IngestStats } from "@quantcore/ingest";
+import { logLevel } from "kafkajs";
+import {
+  DEFAULT_INGEST_OPTIONS,
+  KAFKA_CLIENT_LIBRARIES,
+  TOP30_USDT,
+  createIngestService,
+  type IngestService,
+  type IngestStats,
+} from "@quantcore/ingest";
 import { EnvReader, sleep, waitFor, createKafka } from "@quantcore/runtime";
 import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
 import type { SimMessage, SimSample } from "./ingest-sim.js";
 import { gc, memoryRows, soak } from "./ingest-soak.js";
+import { produceProbe } from "./ingest-produce-probe.js";
 import { simulatorWindow, summary, writeIngestMarkdown, type Row } from "./ingest-report.js";
 import { summarize, writeResults } from "./report.js";
 
@@ -32,6 +40,8 @@ const warmupSeconds = env.int("BENCH_WARMUP_SECONDS", 10, { min: 0 });
 const soakSeconds = env.int("BENCH_SOAK_SECONDS", 120, { min: 0 });
 const soakFrames = env.int("BENCH_SOAK_FRAMES", 3600 * 10 * 30, { min: 0 });
 const soakMaxSeconds = env.int("BENCH_SOAK_MAX_SECONDS", 600, { min: 0 });
+// The order-book producer's library (the app's INGEST_KAFKA_CLIENT).
+const kafkaClient = env.oneOf("BENCH_KAFKA_CLIENT", KAFKA_CLIENT_LIBRARIES, DEFAULT_INGEST_OPTIONS.kafkaClient);
 env.done();
 
 const symbols = [...TOP30_USDT];
@@ -103,20 +113,8 @@ async function run(): Promise<void> {
   });
 
   // ---- ingest shard (this process) ---------------------------------------------------------
-  // The shard's own Kafka client (same settings as the default one), with its producer's
-  // request events counted: produce requests/s, records per request, round trip (1 ms resolution).
-  const produce = { requests: 0, record: false, durations: [] as number[] };
-  const kafka = createKafka({ clientId: "quantcore-ingest-0", brokers, logLevel: logLevel.WARN });
-  const makeProducer = kafka.producer.bind(kafka);
-  kafka.producer = (config?: ProducerConfig) => {
-    const p = makeProducer(config);
-    p.on(p.events.REQUEST, (e) => {
-      if (e.payload.apiName !== "Produce") return;
-      produce.requests++;
-      if (produce.record) produce.durations.push(e.payload.duration);
-    });
-    return p;
-  };
+  // Its produce requests counted: requests/s, records per request, round trip.
+  const produce = produceProbe(brokers);
   ingest = createIngestService(
     {
       wsBaseUrl: simUrls.wsUrl,
@@ -127,8 +125,9 @@ async function run(): Promise<void> {
       kafkaTopic: topic,
       deadLetterTopic: `${topic}.dlq`,
       streamMode: "diff",
+      kafkaClient,
     },
-    { kafka },
+    { kafka: produce.kafka },
   );
   const svc = ingest;
   const tStart = performance.now();
@@ -225,9 +224,9 @@ async function run(): Promise<void> {
   };
   const memRows = memoryRows(soaked, rssAfterWarmupMb);
   const meta = {
-    command: "npm run ingest -w @quantcore/bench",
+    command: `${kafkaClient === DEFAULT_INGEST_OPTIONS.kafkaClient ? "" : `BENCH_KAFKA_CLIENT=${kafkaClient} `}npm run ingest -w @quantcore/bench`,
     machine: "2 cores, 24 GiB; Kafka, Redis, simulator (child process) and ingest on one host",
-    setup: `1 ingest shard, diff mode, ${symbols.length} synthetic symbols; simulator asked for ${rate} diffs/s per symbol (${rate * symbols.length} frames/s)`,
+    setup: `1 ingest shard, diff mode, ${symbols.length} synthetic symbols; simulator asked for ${rate} diffs/s per symbol (${rate * symbols.length} frames/s); order-book producer on ${kafkaClient}`,
     targetFramesPerSecond: 20_000,
     warmupSeconds,
     measuredSeconds: round(p1Seconds),

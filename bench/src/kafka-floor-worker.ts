@@ -40,6 +40,8 @@ const consumers = env.int("FLOOR_CONSUMERS", 1, { min: 1, max: 30 });
 const noDelay = env.oneOf("FLOOR_NO_DELAY", ["true", "false"] as const, "true") === "true";
 // The client library: kafkajs (the pipeline's) or @platformatic/kafka (the alternative, measured).
 const client = env.oneOf("FLOOR_CLIENT", ["kafkajs", "platformatic"] as const, "kafkajs");
+// The consumer's library when it differs from the producers' (ingest and compute choose apart).
+const consumerClient = env.oneOf("FLOOR_CONSUMER_CLIENT", ["kafkajs", "platformatic"] as const, client);
 env.done();
 
 interface FloorMessage {
@@ -169,7 +171,7 @@ if (role === "producer") {
   const samples: number[] = [];
   let cpuFirstUs: number | undefined;
   let cpuLastUs = 0;
-  const consume = client === "kafkajs" ? kafkajsConsume : platformaticConsume;
+  const consume = consumerClient === "kafkajs" ? kafkajsConsume : platformaticConsume;
   await consume((values) => {
     const recvUs = nowUs();
     let measured = false;

@@ -5,6 +5,7 @@
 //   npm run kafka-floor -w @quantcore/bench  [FLOOR_RATES=300,3000] [FLOOR_SECONDS=15]
 //     [FLOOR_PRODUCERS=1] [FLOOR_TICK_MS=10]  (3 and 100: the load bench's shape at 300/s)
 //     [FLOOR_CLIENT=kafkajs|platformatic]  (@platformatic/kafka: the alternative client, measured alike)
+//     [FLOOR_CONSUMER_CLIENT=kafkajs|platformatic]  (the consumer's, when it differs: ingest and compute choose apart)
 //     [FLOOR_CONSUMERS=1]  (kafkajs consumers of one group in the consumer process, each fetching on its own)
 import { randomUUID } from "node:crypto";
 import path from "node:path";

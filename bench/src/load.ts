@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
+import { DEFAULT_INGEST_OPTIONS } from "@quantcore/ingest";
 import { EnvReader, TOP30_USDT } from "@quantcore/runtime";
 import { startStack, type StackHandle } from "@quantcore/stack";
 import { DEFAULT_FLOOR, burstPeriodMs, runKafkaFloor, type FloorResult } from "./kafka-floor.js";
@@ -151,7 +152,7 @@ try {
     command: "npm run load -w @quantcore/bench",
     ...(note ? { note } : {}),
     machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Kafka, Redis, every service, the load generator and the client on one host`,
-    topology: `ingest supervisor + ${shards} shard processes, ${computeInstances} compute instance(s) in one group, 1 gateway, 1 gRPC client (own process)`,
+    topology: `ingest supervisor + ${shards} shard processes (order-book producer on ${process.env.INGEST_KAFKA_CLIENT || DEFAULT_INGEST_OPTIONS.kafkaClient}), ${computeInstances} compute instance(s) in one group, 1 gateway, 1 gRPC client (own process)`,
     apps: Object.entries(modes)
       .map(([app, m]) => `${app}: ${m === "bundle" ? "dist bundle on plain node" : "tsx (bundle build failed)"}`)
       .join(", "),

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import {
   DEFAULT_INGEST_OPTIONS,
+  KAFKA_CLIENT_LIBRARIES,
   MARKET_ENDPOINTS,
   TOP30_USDT,
   createIngestService,
@@ -48,6 +49,8 @@ const options = {
   maxRequestBytes: env.int("MAX_REQUEST_BYTES", DEFAULT_INGEST_OPTIONS.maxRequestBytes, { min: 4096 }),
   kafkaBrokers: env.list("KAFKA_BROKERS", DEFAULT_INGEST_OPTIONS.kafkaBrokers),
   kafkaTopic: env.string("KAFKA_TOPIC", DEFAULT_INGEST_OPTIONS.kafkaTopic),
+  // The order-book producer's library: kafkajs or platformatic (@platformatic/kafka).
+  kafkaClient: env.oneOf("INGEST_KAFKA_CLIENT", KAFKA_CLIENT_LIBRARIES, DEFAULT_INGEST_OPTIONS.kafkaClient),
   kafkaPartitions: env.int("KAFKA_PARTITIONS", DEFAULT_INGEST_OPTIONS.kafkaPartitions, { min: 1 }),
   kafkaRequestTimeoutMs: env.int("KAFKA_REQUEST_TIMEOUT_MS", DEFAULT_INGEST_OPTIONS.kafkaRequestTimeoutMs, {
     min: 1_000,

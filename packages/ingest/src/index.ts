@@ -7,9 +7,11 @@ export {
 } from "./service.js";
 export {
   DEFAULT_INGEST_OPTIONS,
+  KAFKA_CLIENT_LIBRARIES,
   MARKET_ENDPOINTS,
   depthRequestWeight,
   type IngestOptions,
+  type KafkaClientLibrary,
   type Market,
   type StreamMode,
 } from "./options.js";

@@ -2,6 +2,10 @@ import { QuantCoreError } from "@quantcore/runtime";
 import { DEFAULT_PRODUCER_OPTIONS } from "./producer-options.js";
 import { TOP30_USDT } from "./universe.js";
 
+/** Client libraries the order-book producer can use (produce-client.ts). */
+export const KAFKA_CLIENT_LIBRARIES = ["kafkajs", "platformatic"] as const;
+export type KafkaClientLibrary = (typeof KAFKA_CLIENT_LIBRARIES)[number];
+
 export type StreamMode = "diff" | "partial";
 /** Binance spot (U/u continuity) or USD-M futures (`pu` chaining, /fapi/v1/depth). */
 export type Market = "spot" | "usdm";
@@ -29,6 +33,8 @@ export interface IngestOptions {
   kafkaBrokers: string[];
   kafkaTopic: string;
   kafkaClientId: string;
+  /** The order-book producer's client library (produce-client.ts); dead letters always go through kafkajs. */
+  kafkaClient: KafkaClientLibrary;
   kafkaPartitions: number;
   /**
    * kafkajs request timeout. A broker that stops answering without closing its connections (frozen,
@@ -103,6 +109,7 @@ export const DEFAULT_INGEST_OPTIONS: Readonly<IngestOptions> = Object.freeze({
   kafkaBrokers: ["localhost:9092"],
   kafkaTopic: "order_book",
   kafkaClientId: "quantcore-ingest",
+  kafkaClient: "platformatic",
   kafkaPartitions: 30,
   kafkaRequestTimeoutMs: 10_000,
   kafkaMetadataMaxAgeMs: 5_000,

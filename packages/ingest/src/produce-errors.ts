@@ -20,35 +20,51 @@ export type ProduceVerdict =
  */
 const RECORD_ERRORS = new Set(["MESSAGE_TOO_LARGE", "RECORD_LIST_TOO_LARGE", "INVALID_RECORD", "CORRUPT_MESSAGE"]);
 
-/** JavaScript errors kafkajs raises while encoding a record it was given (bad key/value/header type). */
+/**
+ * JavaScript errors kafkajs raises while encoding a record it was given (bad key/value/header type);
+ * @platformatic/kafka raises a UserError (code PLT_KFK_USER) for a record it cannot take.
+ */
 const ENCODING_ERRORS = new Set(["TypeError", "RangeError"]);
 
 interface ErrorLike {
   name?: unknown;
+  /** kafkajs: the Kafka error code's name ("MESSAGE_TOO_LARGE"); @platformatic/kafka: `apiId`. */
   type?: unknown;
+  apiId?: unknown;
   retriable?: unknown;
+  /** @platformatic/kafka's `retriable` of a protocol error. */
+  canRetry?: unknown;
+  /** @platformatic/kafka's error class code ("PLT_KFK_USER": what it was given is wrong). */
+  code?: unknown;
   cause?: unknown;
+  /** @platformatic/kafka's MultipleErrors (an AggregateError): one per failed partition or attempt. */
+  errors?: unknown;
 }
 
-/** The chain of an error and its causes (kafkajs wraps: NonRetriable / NumberOfRetriesExceeded -> protocol error). */
-function* chain(err: unknown): Generator<ErrorLike> {
-  const seen = new Set<unknown>();
-  let e = err;
-  while (e !== null && typeof e === "object" && !seen.has(e)) {
-    seen.add(e);
-    yield e as ErrorLike;
-    e = (e as ErrorLike).cause;
-  }
+/**
+ * The errors an error stands for, depth first: kafkajs wraps (NonRetriable / NumberOfRetriesExceeded
+ * -> protocol error); @platformatic/kafka aggregates (MultipleErrors -> a ProtocolError per
+ * partition, or an error per attempt) and wraps (UserError -> the serializer's TypeError).
+ */
+function* chain(err: unknown, seen = new Set<unknown>()): Generator<ErrorLike> {
+  if (err === null || typeof err !== "object" || seen.has(err)) return;
+  seen.add(err);
+  const e = err as ErrorLike;
+  yield e;
+  if (Array.isArray(e.errors)) for (const inner of e.errors) yield* chain(inner, seen);
+  yield* chain(e.cause, seen);
 }
 
 export function classifyProduceError(err: unknown): ProduceVerdict {
   for (const e of chain(err)) {
-    if (typeof e.type === "string" && e.type !== "UNKNOWN") {
-      if (RECORD_ERRORS.has(e.type)) return { retriable: false, scope: "record", reason: e.type };
-      if (e.retriable === false) return { retriable: false, scope: "batch", reason: e.type };
+    const type = typeof e.type === "string" ? e.type : typeof e.apiId === "string" ? e.apiId : undefined;
+    if (type !== undefined && type !== "UNKNOWN") {
+      if (RECORD_ERRORS.has(type)) return { retriable: false, scope: "record", reason: type };
+      if (e.retriable === false || (e.type === undefined && e.canRetry === false))
+        return { retriable: false, scope: "batch", reason: type };
       return { retriable: true };
     }
-    if (typeof e.name === "string" && ENCODING_ERRORS.has(e.name))
+    if ((typeof e.name === "string" && ENCODING_ERRORS.has(e.name)) || e.code === "PLT_KFK_USER")
       return { retriable: false, scope: "record", reason: "ENCODING" };
   }
   return { retriable: true };

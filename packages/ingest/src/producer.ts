@@ -1,5 +1,6 @@
-import type { Producer, RecordMetadata } from "kafkajs";
+import type { RecordMetadata } from "kafkajs";
 import { QuantCoreError, backoffDelayMs, createLogger, settlesWithin } from "@quantcore/runtime";
+import type { ProduceClient } from "./produce-client.js";
 import { classifyProduceError } from "./produce-errors.js";
 import {
   DEFAULT_PRODUCER_OPTIONS,
@@ -68,7 +69,7 @@ export class BatchingProducer {
   };
 
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: Pick<ProduceClient, "send">,
     private readonly topic: string,
     opts: Partial<BatchingProducerOptions>,
     private readonly onRefused: (symbol: string) => void,

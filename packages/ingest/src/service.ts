@@ -1,4 +1,4 @@
-import { logLevel, type Kafka, type Producer } from "kafkajs";
+import { logLevel, type Kafka } from "kafkajs";
 import type { Registry } from "prom-client";
 import { BookSync, parseDepthSnapshot, parseStreamFrame, type DepthDiff, type PartialDepth } from "@quantcore/core";
 import { createLogger, nowUs, QuantCoreError, settlesWithin, createKafka } from "@quantcore/runtime";
@@ -16,6 +16,7 @@ import { BookStamps } from "./book-stamps.js";
 import { DeadLetterQueue } from "./dead-letter.js";
 import { openAckLog, type AckLog } from "./ack-log.js";
 import { BatchingProducer } from "./producer.js";
+import { createProduceClient, type ProduceClient } from "./produce-client.js";
 import { BookPublisher } from "./publisher.js";
 import { BookUpdateKind } from "./record.js";
 import { ShardHealthReporter } from "./health.js";
@@ -55,7 +56,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
       logLevel: logLevel.WARN,
       requestTimeout: opts.kafkaRequestTimeoutMs,
     });
-  let producer: Producer | undefined;
+  let producer: ProduceClient | undefined;
   let batcher: BatchingProducer | undefined;
   let ackLog: AckLog | undefined;
   const producerOptions = {
@@ -231,11 +232,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
     options: opts,
     metrics: metrics.registry,
     async start() {
-      producer = kafka.producer({
-        allowAutoTopicCreation: false,
-        idempotent: false,
-        metadataMaxAge: opts.kafkaMetadataMaxAgeMs,
-      });
+      producer = createProduceClient(kafka, opts);
       try {
         await producer.connect();
       } catch (err) {
@@ -248,8 +245,7 @@ export function createIngestService(partial: Partial<IngestOptions> = {}, deps: 
         opts.kafkaTopic,
         {
           ...producerOptions,
-          // Reconnecting drops kafkajs's cached metadata and connections (nothing is in flight then).
-          refreshCluster: () => producer!.disconnect().then(() => producer!.connect()),
+          refreshCluster: () => producer!.refresh(), // nothing is in flight then
           onAcked: (messages, metadata) => {
             metrics.onAcked(messages);
             ackLog?.onAcked(messages, metadata);
