@@ -46,13 +46,19 @@ interface ErrorLike {
  * -> protocol error); @platformatic/kafka aggregates (MultipleErrors -> a ProtocolError per
  * partition, or an error per attempt) and wraps (UserError -> the serializer's TypeError).
  */
-function* chain(err: unknown, seen = new Set<unknown>()): Generator<ErrorLike> {
+export function* chain(err: unknown, seen = new Set<unknown>()): Generator<ErrorLike> {
   if (err === null || typeof err !== "object" || seen.has(err)) return;
   seen.add(err);
   const e = err as ErrorLike;
   yield e;
   if (Array.isArray(e.errors)) for (const inner of e.errors) yield* chain(inner, seen);
   yield* chain(e.cause, seen);
+}
+
+/** Whether a broker answered the request (with an error code) rather than the network or a timeout failing it. */
+export function brokerAnswered(err: unknown): boolean {
+  for (const e of chain(err)) if (typeof e.apiId === "string" || typeof e.type === "string") return true;
+  return false;
 }
 
 export function classifyProduceError(err: unknown): ProduceVerdict {

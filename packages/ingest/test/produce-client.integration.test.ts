@@ -3,6 +3,7 @@
 // verdict on a record Kafka refuses for good.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import net from "node:net";
 import { after, before, test } from "node:test";
 import { logLevel, type Message } from "kafkajs";
 import { createKafka } from "@quantcore/runtime";
@@ -71,3 +72,34 @@ for (const library of KAFKA_CLIENT_LIBRARIES) {
     }
   });
 }
+
+test("platformatic: a bootstrap broker that accepts connections but never serves (dead behind a proxy) is passed over after one failed request", async () => {
+  // Accepts, then hangs up: what the fault suite's proxy in front of a killed broker does.
+  const blackhole = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => blackhole.listen(0, "127.0.0.1", resolve));
+  const port = (blackhole.address() as net.AddressInfo).port;
+  const topic = `produce_client_rotate_${randomUUID().slice(0, 8)}`;
+  await createTopics(brokers, [{ name: topic, partitions: 1 }]);
+  const kafka = createKafka({ clientId: "test-rotate", brokers, logLevel: logLevel.NOTHING });
+  const client = createProduceClient(kafka, {
+    ...DEFAULT_INGEST_OPTIONS,
+    kafkaClient: "platformatic",
+    kafkaBrokers: [`127.0.0.1:${port}`, ...brokers],
+  });
+  try {
+    const send = () => client.send({ topic, acks: -1, messages: [msg("BTCUSDT", 0, "x")] });
+    const err = await send().then(
+      () => assert.fail("the first request went through a broker that never answers"),
+      (e: unknown) => e,
+    );
+    assert.deepEqual(classifyProduceError(err), { retriable: true }, "no broker answered: kept and sent again");
+    const md = await send();
+    assert.deepEqual(
+      md.map((m) => [m.partition, m.baseOffset]),
+      [[0, "0"]],
+    );
+  } finally {
+    await client.disconnect();
+    blackhole.close();
+  }
+});
