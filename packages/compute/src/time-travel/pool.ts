@@ -173,9 +173,11 @@ export class TimeTravelPool {
       log.info("time-travel session replayed", { session: req.session, ...counters });
     } catch (err) {
       if (err instanceof SessionAbandoned) {
+        await out.remove().catch(() => {});
+        // Counted once its keys are gone, and with no await before `active` drops (in the finally
+        // above): an observer never sees it abandoned and still active.
         this.stats.abandoned++;
         log.info("time-travel session abandoned by its reader", { session: req.session });
-        await out.remove().catch(() => {});
         return;
       }
       this.stats.rejected++;
