@@ -1,4 +1,4 @@
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
+import { createTopics, sharedOrOwnStack } from "@quantcore/stack";
 
 export interface TestServices {
   brokers: string[];
@@ -12,20 +12,10 @@ export interface TestServices {
  * or a stack of its own when run alone; plus a fresh `topic` (30 partitions) and its dead-letter topic.
  */
 export async function testServices(topic: string): Promise<TestServices> {
-  let stack: StackHandle | undefined;
-  let brokers: string[];
-  let redisUrl: string;
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
+  const { brokers, redisUrl, stop } = await sharedOrOwnStack({ redis: true });
   await createTopics(brokers, [
     { name: topic, partitions: 30 },
     { name: `${topic}.dlq`, partitions: 1 },
   ]);
-  return { brokers, redisUrl, stop: async () => void (await stack?.stop()) };
+  return { brokers, redisUrl, stop };
 }

@@ -9,25 +9,19 @@ import { Redis } from "ioredis";
 import type { Producer } from "kafkajs";
 import { MarketUpdateSchema } from "@quantcore/proto";
 import { waitFor } from "@quantcore/runtime";
-import { createTopics, startRedis, startStack, type StackHandle } from "@quantcore/stack";
+import { createTopics, startRedis, sharedOrOwnStack, type TestStack } from "@quantcore/stack";
 import { createComputeService, replayAndCompare } from "../src/index.js";
 import { kafkaOf, produceRounds } from "./support.js";
 
-let stack: StackHandle | undefined;
+let stack: TestStack | undefined;
 let brokers: string[];
 let redisUrl: string;
 let producer: Producer;
 const SYMBOLS = Array.from({ length: 12 }, (_, i) => `S${i}USDT`);
 
 before(async () => {
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
+  stack = await sharedOrOwnStack({ redis: true });
+  ({ brokers, redisUrl } = stack);
   producer = kafkaOf(brokers).producer();
   await producer.connect();
 });

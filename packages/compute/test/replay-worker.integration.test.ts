@@ -14,11 +14,11 @@ import {
   type ReplayCommand,
   type ReplayJobRecord,
 } from "@quantcore/runtime";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
+import { createTopics, sharedOrOwnStack, type TestStack } from "@quantcore/stack";
 import { createComputeService, createReplayWorker, type ReplayWorker } from "../src/index.js";
 import { kafkaOf, produceRounds } from "./support.js";
 
-let stack: StackHandle | undefined;
+let stack: TestStack | undefined;
 let brokers: string[];
 let redisUrl: string;
 let producer: Producer;
@@ -27,14 +27,8 @@ let redis: Redis;
 const SYMBOLS = ["AAUSDT", "BBUSDT", "CCUSDT", "DDUSDT"];
 
 before(async () => {
-  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL) {
-    brokers = process.env.KAFKA_BROKERS.split(",");
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    stack = await startStack({ topics: [] });
-    brokers = stack.kafka!.brokers;
-    redisUrl = stack.redis!.url;
-  }
+  stack = await sharedOrOwnStack({ redis: true });
+  ({ brokers, redisUrl } = stack);
   producer = kafkaOf(brokers).producer();
   await producer.connect();
   admin = kafkaOf(brokers).admin();

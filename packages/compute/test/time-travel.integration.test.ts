@@ -5,21 +5,18 @@ import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import type { Admin, Producer } from "kafkajs";
 import { QuantCoreError } from "@quantcore/runtime";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
+import { createTopics, sharedOrOwnStack, type TestStack } from "@quantcore/stack";
 import { planRead } from "../src/time-travel/plan.js";
 import { kafkaOf } from "./support.js";
 
-let stack: StackHandle | undefined;
+let stack: TestStack | undefined;
 let producer: Producer;
 let admin: Admin;
 let brokers: string[];
 
 before(async () => {
-  if (process.env.KAFKA_BROKERS) brokers = process.env.KAFKA_BROKERS.split(",");
-  else {
-    stack = await startStack({ topics: [], redis: false });
-    brokers = stack.kafka!.brokers;
-  }
+  stack = await sharedOrOwnStack({ redis: false });
+  brokers = stack.brokers;
   producer = kafkaOf(brokers).producer();
   await producer.connect();
   admin = kafkaOf(brokers).admin();

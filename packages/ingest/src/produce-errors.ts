@@ -46,7 +46,7 @@ interface ErrorLike {
  * -> protocol error); @platformatic/kafka aggregates (MultipleErrors -> a ProtocolError per
  * partition, or an error per attempt) and wraps (UserError -> the serializer's TypeError).
  */
-export function* chain(err: unknown, seen = new Set<unknown>()): Generator<ErrorLike> {
+function* chain(err: unknown, seen = new Set<unknown>()): Generator<ErrorLike> {
   if (err === null || typeof err !== "object" || seen.has(err)) return;
   seen.add(err);
   const e = err as ErrorLike;

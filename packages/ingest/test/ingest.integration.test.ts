@@ -11,7 +11,7 @@ import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { startBinanceSim, defaultReplayFiles, type BinanceSimOptions } from "@quantcore/binance-sim";
 import { BookUpdateKind, decodeBookUpdate, type BookUpdateFields } from "@quantcore/proto";
 import { sleep, waitFor } from "@quantcore/runtime";
-import { createTopics, startKafka, startStack, type StackHandle } from "@quantcore/stack";
+import { createTopics, startKafka, sharedOrOwnStack, type TestStack } from "@quantcore/stack";
 import {
   DEFAULT_INGEST_OPTIONS,
   createIngestService,
@@ -21,15 +21,12 @@ import {
 } from "../src/index.js";
 import { recordBytes } from "../src/record-size.js";
 
-let stack: StackHandle | undefined;
+let stack: TestStack | undefined;
 let brokers: string[];
 
 before(async () => {
-  if (process.env.KAFKA_BROKERS) brokers = process.env.KAFKA_BROKERS.split(",");
-  else {
-    stack = await startStack({ topics: [], redis: false });
-    brokers = stack.kafka!.brokers;
-  }
+  stack = await sharedOrOwnStack({ redis: false });
+  brokers = stack.brokers;
 });
 after(async () => {
   await stack?.stop();

@@ -7,20 +7,17 @@ import net from "node:net";
 import { after, before, test } from "node:test";
 import { logLevel, type Message } from "kafkajs";
 import { createKafka } from "@quantcore/runtime";
-import { createTopics, startStack, type StackHandle } from "@quantcore/stack";
+import { createTopics, sharedOrOwnStack, type TestStack } from "@quantcore/stack";
 import { DEFAULT_INGEST_OPTIONS, KAFKA_CLIENT_LIBRARIES } from "../src/options.js";
 import { createProduceClient } from "../src/produce-client.js";
 import { classifyProduceError } from "../src/produce-errors.js";
 
-let stack: StackHandle | undefined;
+let stack: TestStack | undefined;
 let brokers: string[];
 
 before(async () => {
-  if (process.env.KAFKA_BROKERS) brokers = process.env.KAFKA_BROKERS.split(",");
-  else {
-    stack = await startStack({ topics: [], redis: false });
-    brokers = stack.kafka!.brokers;
-  }
+  stack = await sharedOrOwnStack({ redis: false });
+  brokers = stack.brokers;
 });
 after(async () => {
   await stack?.stop();

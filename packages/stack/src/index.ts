@@ -19,3 +19,4 @@ export {
   type ClusterNode,
   type ClusterOptions,
 } from "./cluster.js";
+export { sharedOrOwnStack, type TestStack } from "./test-stack.js";
