@@ -37,14 +37,16 @@ export interface IngestOptions {
   kafkaClient: KafkaClientLibrary;
   kafkaPartitions: number;
   /**
-   * kafkajs request timeout. A broker that stops answering without closing its connections (frozen,
-   * or cut off behind a live TCP peer) holds every produce request this long before kafkajs retries.
+   * Request timeout of either client library. A broker that stops answering without closing its
+   * connections (frozen, or cut off behind a live TCP peer) holds every produce request this long
+   * before the client retries.
    */
   kafkaRequestTimeoutMs: number;
   /**
    * Longest age of the producer's cluster metadata. kafkajs refreshes it after a closed connection
    * or a NOT_LEADER answer but not after a timeout: without a bound, a retry after a frozen leader
    * keeps going to it (the fault suite's SIGSTOP of a broker stopped every acknowledgement).
+   * @platformatic/kafka's producer also drops it after any failed request (platformatic-producer.ts).
    */
   kafkaMetadataMaxAgeMs: number;
   /**
